@@ -1,0 +1,88 @@
+"""The one audio-format layer: any file or array → float32 mono at 16 kHz.
+
+Every engine receives audio in this form, so file decoding and resampling happen once, outside the
+timed region. Engines that need another shape (a torch tensor, a batch axis) convert from here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from asrbench.errors import AudioError
+
+__all__ = ["SAMPLE_RATE", "load_audio", "to_mono_float32"]
+
+SAMPLE_RATE = 16_000
+
+Audio = npt.NDArray[np.float32]
+
+
+def load_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> Audio:
+    """Decode ``path`` (wav, flac, ogg; mp3 where libsndfile can) to float32 mono ``sample_rate``."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: audio file holds no samples")
+    return to_mono_float32(data, int(rate), sample_rate=sample_rate, source=str(path))
+
+
+def to_mono_float32(
+    data: npt.ArrayLike,
+    rate: int,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    source: str = "audio",
+) -> Audio:
+    """Convert samples of any dtype and layout to float32 mono at ``sample_rate``.
+
+    Integer samples are scaled to [-1, 1). A 2-D array is read as (frames, channels) or
+    (channels, frames), whichever axis is shorter holding the channels, and averaged to mono.
+    """
+    array = np.asarray(data)
+    if array.ndim == 0 or array.size == 0:
+        raise AudioError(f"{source}: no samples")
+    if array.ndim > 2:
+        raise AudioError(f"{source}: expected 1-D or 2-D samples, got shape {array.shape}")
+    if np.issubdtype(array.dtype, np.integer):
+        info = np.iinfo(array.dtype)
+        if info.min == 0:  # unsigned PCM (8-bit WAV) is centred on the midpoint
+            array = array.astype(np.float64) - (info.max + 1) / 2
+            scale = (info.max + 1) / 2
+        else:
+            scale = -float(info.min)
+        array = (array / scale).astype(np.float32)
+    elif np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float32, copy=False)
+    else:
+        raise AudioError(f"{source}: unsupported sample type {array.dtype}")
+    if array.ndim == 2:
+        channel_axis = 1 if array.shape[1] <= array.shape[0] else 0
+        array = array.mean(axis=channel_axis, dtype=np.float32)
+    if not np.all(np.isfinite(array)):
+        raise AudioError(f"{source}: samples contain NaN or infinity")
+    if rate <= 0:
+        raise AudioError(f"{source}: invalid sample rate {rate}")
+    if rate != sample_rate:
+        array = _resample(array, rate, sample_rate)
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _resample(array: Audio, rate: int, target: int) -> Audio:
+    """Band-limited sinc resampling (torchaudio's), the same filter for every engine."""
+    import torch
+    import torchaudio.functional as taf
+
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    out = taf.resample(tensor, orig_freq=rate, new_freq=target)
+    result: Audio = out.numpy().astype(np.float32, copy=False)
+    return result

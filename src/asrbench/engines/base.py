@@ -1,0 +1,201 @@
+"""The engine interface, model specs, and the registry that finds engines by name.
+
+An engine is one class: ``load(spec, device)`` returns a ready instance, ``transcribe(audio)``
+turns float32 mono 16 kHz samples into text, eagerly (the benchmark times this call). Engine modules
+import their heavy packages inside ``load`` so that listing or validating engines stays cheap.
+
+Third-party engines register through the ``asrbench.engines`` entry-point group (``name =
+"package.module:Class"``) or, from a conftest, with :func:`register_engine`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from asrbench.devices import Device
+from asrbench.errors import ConfigError
+
+__all__ = [
+    "DECODING_DEFAULTS",
+    "Engine",
+    "ModelSpec",
+    "engine_class",
+    "engine_names",
+    "parse_bool",
+    "parse_model_spec",
+    "register_engine",
+]
+
+#: Decoding defaults shared by the Whisper-family engines, so that their results compare:
+#: English, greedy search, a single temperature (no fallback), no timestamp tokens.
+DECODING_DEFAULTS: Mapping[str, Any] = {
+    "language": "en",
+    "beam_size": 1,
+    "temperature": 0.0,
+    "without_timestamps": True,
+}
+
+_BUILTIN = {
+    "faster_whisper": "asrbench.engines.faster_whisper:FasterWhisperEngine",
+    "whisper": "asrbench.engines.whisper:WhisperEngine",
+    "lfm2_5_audio": "asrbench.engines.lfm:LfmAudioEngine",
+}
+_registered: dict[str, str | type[Engine]] = {}
+
+
+def parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """``ENGINE[:MODEL][,KEY=VALUE...]``, e.g. ``faster_whisper:tiny.en,compute_type=float32``."""
+
+    engine: str
+    model: str | None = None
+    options: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        """Short name used in test ids and reports: a model path is shown by its folder name."""
+        model = self.model or engine_class(self.engine).default_model
+        shown = Path(model).name if _looks_like_path(model) else model
+        text = f"{self.engine}:{shown}"
+        for key, value in self.options:
+            text += f",{key}={value}"
+        return text
+
+    def option(self, key: str, default: Any) -> Any:
+        for name, value in self.options:
+            if name == key:
+                return value
+        return default
+
+    def __str__(self) -> str:
+        text = self.engine if self.model is None else f"{self.engine}:{self.model}"
+        return text + "".join(f",{k}={v}" for k, v in self.options)
+
+
+def _looks_like_path(model: str) -> bool:
+    return "/" in model or "\\" in model or model.startswith((".", "~")) or Path(model).exists()
+
+
+def parse_model_spec(text: str) -> ModelSpec:
+    """Parse a ``--asr-model`` value and check the engine and its options exist."""
+    head, *rest = text.strip().split(",")
+    engine, _, model = head.partition(":")
+    engine = engine.strip()
+    if not engine:
+        raise ConfigError(f"--asr-model {text!r}: missing engine name; valid: {engine_names()}")
+    options: list[tuple[str, str]] = []
+    for part in rest:
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--asr-model {text!r}: option {part!r} is not KEY=VALUE")
+        options.append((key.strip(), value.strip()))
+    spec = ModelSpec(engine, model.strip() or None, tuple(options))
+    cls = engine_class(engine)
+    for key, value in spec.options:
+        parser = cls.options.get(key)
+        if parser is None:
+            valid = ", ".join(sorted(cls.options)) or "none"
+            raise ConfigError(f"--asr-model {text!r}: unknown option {key!r}; valid: {valid}")
+        try:
+            parser(value)
+        except ValueError as exc:
+            raise ConfigError(f"--asr-model {text!r}: bad value for {key!r} ({exc})") from exc
+    return spec
+
+
+class Engine(ABC):
+    """One loaded model on one device. Subclasses set the class attributes and two methods."""
+
+    #: Registry name, also the pytest marker that selects the engine's tests.
+    name: ClassVar[str]
+    #: Device kinds this engine can run on (``cpu``, ``cuda``, ``mps``).
+    devices: ClassVar[frozenset[str]]
+    #: Why a device kind is not supported, shown as the skip reason.
+    unsupported: ClassVar[Mapping[str, str]] = {}
+    #: Model used when the spec names none.
+    default_model: ClassVar[str]
+    #: Option name → parser (raises ``ValueError`` on a bad value).
+    options: ClassVar[Mapping[str, Callable[[str], Any]]] = {}
+    #: Distribution whose version is recorded with results.
+    package: ClassVar[str | None] = None
+
+    device: Device
+
+    @classmethod
+    def unsupported_reason(cls, device: Device) -> str | None:
+        """Why this engine cannot run on ``device`` at all, or ``None``."""
+        if device.kind in cls.devices:
+            return None
+        return cls.unsupported.get(
+            device.kind, f"{cls.name} does not support {device.kind} devices"
+        )
+
+    @classmethod
+    @abstractmethod
+    def load(cls, spec: ModelSpec, device: Device) -> Engine:
+        """Load the model; raise ``EngineUnavailable`` when it cannot run here."""
+
+    @abstractmethod
+    def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
+        """Transcribe float32 mono 16 kHz samples, doing all the work before returning."""
+
+    def info(self) -> dict[str, Any]:
+        """Facts recorded with results: precision, compute type, threads, versions."""
+        return {"engine_version": _version(self.package)}
+
+
+def _version(package: str | None) -> str | None:
+    if package is None:
+        return None
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def register_engine(name: str, target: str | type[Engine]) -> None:
+    """Add or replace an engine: a class, or ``"module:Class"`` imported on first use."""
+    _registered[name] = target
+    engine_class.cache_clear()
+
+
+def _entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in metadata.entry_points(group="asrbench.engines")}
+
+
+def engine_names() -> list[str]:
+    """Every engine name known: built in, installed through entry points, registered."""
+    return sorted({*_BUILTIN, *_entry_points(), *_registered})
+
+
+@cache
+def engine_class(name: str) -> type[Engine]:
+    """The engine class called ``name``, imported on first use and then remembered."""
+    target = _registered.get(name) or _entry_points().get(name) or _BUILTIN.get(name)
+    if target is None:
+        raise ConfigError(f"unknown engine {name!r}; valid: {', '.join(engine_names())}")
+    if isinstance(target, str):
+        module_name, _, attr = target.partition(":")
+        target = getattr(importlib.import_module(module_name), attr)
+    if not (isinstance(target, type) and issubclass(target, Engine)):
+        raise ConfigError(f"engine {name!r}: {target!r} is not an asrbench Engine subclass")
+    return target

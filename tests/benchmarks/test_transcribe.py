@@ -1,0 +1,25 @@
+"""The benchmark suite: every utterance × model × device, then the corpus per dataset.
+
+Run it alone with ``pytest tests/benchmarks``; select with ``-m``, ``--asr-model``,
+``--asr-device`` and ``--asr-dataset``. The same fixtures work in any project's tests.
+"""
+
+from __future__ import annotations
+
+
+def test_utterance(asr_model, utterance, asr_benchmark, asr_max_wer):
+    result = asr_benchmark(asr_model, utterance)
+    assert result.wer <= asr_max_wer, (
+        f"{result.model} on {result.device}, {utterance.dataset}/{utterance.id}: "
+        f"WER {result.wer:.1%} > {asr_max_wer:.1%}\n"
+        f"  reference:  {result.score.reference}\n  hypothesis: {result.score.hypothesis}"
+    )
+
+
+def test_corpus(asr_model, asr_dataset, asr_corpus, asr_max_corpus_wer):
+    run = asr_corpus(asr_model, asr_dataset)
+    low, high = run.wer_ci
+    assert run.wer <= asr_max_corpus_wer, (
+        f"{run.model} on {run.device}, {run.dataset}: corpus WER {run.wer:.1%} "
+        f"(95% CI {low:.1%}-{high:.1%}) > {asr_max_corpus_wer:.1%}"
+    )
