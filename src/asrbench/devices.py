@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_DEVICES",
     "Device",
     "describe",
+    "empty_cache",
     "parse_device",
     "peak_memory",
     "reset_peak_memory",
@@ -93,6 +94,18 @@ def synchronize(device: Device) -> None:
         torch.cuda.synchronize(device.torch_name)
     elif device.kind == "mps":
         torch.mps.synchronize()
+
+
+def empty_cache(device: Device) -> None:
+    """Return cached blocks to the driver after a model is dropped."""
+    if device.kind == "cuda":
+        import torch
+
+        torch.cuda.empty_cache()
+    elif device.kind == "mps":
+        import torch
+
+        torch.mps.empty_cache()
 
 
 def reset_peak_memory(device: Device) -> None:

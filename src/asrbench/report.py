@@ -74,7 +74,8 @@ def _pct(value: float) -> str:
 def _num(value: float | None, digits: int = 2) -> str:
     if value is None or not math.isfinite(value):
         return "-"
-    return f"{value:.{digits}f}"
+    text = f"{value:.{digits}f}"
+    return text if len(text) <= 7 else f"{value:.1e}"
 
 
 def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], str],

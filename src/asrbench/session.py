@@ -98,14 +98,7 @@ class BenchSession:
         device = self._current.device
         self._current = None
         gc.collect()
-        if device.kind == "cuda":
-            import torch
-
-            torch.cuda.empty_cache()
-        elif device.kind == "mps":
-            import torch
-
-            torch.mps.empty_cache()
+        devices.empty_cache(device)
 
     def utterance(self, dataset: Dataset, item: UtteranceSpec) -> Utterance:
         """Decoded audio, cached: every model and device reads the same samples."""

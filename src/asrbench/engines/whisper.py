@@ -1,0 +1,150 @@
+"""openai-whisper (PyTorch) engine.
+
+``whisper:tiny.en`` (the default) is the bundled CTranslate2 tiny.en converted once into the cache
+folder, so this engine and faster_whisper run the very same weights. Other size names load through
+``whisper.load_model`` (which downloads where it can); a ``.pt`` path loads that checkpoint.
+
+Precision: float16 on CUDA, float32 on CPU and MPS. On MPS ``is_available()`` is not enough: the
+model is moved there (its sparse ``alignment_heads`` buffer made dense first, as sparse tensors do not
+move to MPS in some torch versions) and probed with one decode; any failure skips with the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from asrbench.devices import Device
+from asrbench.engines.base import DECODING_DEFAULTS, Engine, ModelSpec, parse_bool
+from asrbench.errors import EngineError, EngineUnavailable
+from asrbench.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, cache_dir
+
+__all__ = ["WhisperEngine"]
+
+
+class WhisperEngine(Engine):
+    """openai-whisper ``Whisper`` model; options: fp16 and the shared decoding ones."""
+
+    name = "whisper"
+    devices = frozenset({"cpu", "cuda", "mps"})
+    default_model = BUNDLED_CT2_MODEL
+    package = "openai-whisper"
+    options: ClassVar[dict[str, Any]] = {
+        "fp16": parse_bool,
+        "beam_size": int,
+        "language": str,
+        "temperature": float,
+        "without_timestamps": parse_bool,
+    }
+
+    def __init__(self, model: Any, device: Device, *, fp16: bool, decode: dict[str, Any],
+                 source: str) -> None:
+        self._model = model
+        self.device = device
+        self.fp16 = fp16
+        self.decode = decode
+        self.source = source
+
+    @classmethod
+    def load(cls, spec: ModelSpec, device: Device) -> WhisperEngine:
+        try:
+            import whisper
+        except ImportError as exc:
+            raise EngineUnavailable(
+                "whisper: openai-whisper is not installed (pip install 'pytest-asrbench[whisper]')"
+            ) from exc
+        name = spec.model or cls.default_model
+        source = _checkpoint(name, whisper)
+        fp16 = parse_bool(str(spec.option("fp16", device.kind == "cuda")))
+        if fp16 and device.kind == "cpu":
+            raise EngineError(f"whisper:{name} on cpu: fp16 is not supported on the CPU")
+        try:
+            # load on the CPU first: moving to MPS needs the alignment-heads fix below
+            model = whisper.load_model(source, device="cpu")
+        except (RuntimeError, OSError, KeyError, ValueError) as exc:
+            raise EngineUnavailable(f"whisper:{name}: cannot load {source} ({exc})") from exc
+        if device.kind != "cpu":
+            model = _move(model, device, name)
+        beam = int(spec.option("beam_size", DECODING_DEFAULTS["beam_size"]))
+        decode = {
+            "language": str(spec.option("language", DECODING_DEFAULTS["language"])),
+            # openai-whisper searches greedily when beam_size is None; 1 would be a beam of one
+            "beam_size": None if beam == 1 else beam,
+            "temperature": float(spec.option("temperature", DECODING_DEFAULTS["temperature"])),
+            "without_timestamps": parse_bool(str(spec.option(
+                "without_timestamps", DECODING_DEFAULTS["without_timestamps"]))),
+        }
+        engine = cls(model, device, fp16=fp16, decode=decode, source=source)
+        if device.kind == "mps":
+            engine._probe(name)
+        return engine
+
+    def _probe(self, name: str) -> None:
+        """One decode of a second of silence: an MPS that cannot run Whisper fails here."""
+        try:
+            self.transcribe(np.zeros(16_000, dtype=np.float32))
+        except Exception as exc:
+            raise EngineUnavailable(
+                f"whisper:{name} on {self.device}: loads but cannot run ({type(exc).__name__}: "
+                f"{exc}); not reported as an MPS result"
+            ) from exc
+
+    def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
+        import whisper
+
+        result = whisper.transcribe(
+            self._model, audio, fp16=self.fp16, verbose=None, condition_on_previous_text=False,
+            **self.decode,
+        )
+        return str(result["text"]).strip()
+
+    def info(self) -> dict[str, Any]:
+        import torch
+
+        return {
+            **super().info(),
+            "torch_version": torch.__version__,
+            "precision": "float16" if self.fp16 else "float32",
+            "model_path": self.source,
+            "decoding": dict(self.decode),
+        }
+
+
+def _checkpoint(name: str, whisper: Any) -> str:
+    """A checkpoint path or size name for ``whisper.load_model``; converts the bundled tiny.en."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return str(path)
+    if path.is_dir() and (path / "model.bin").is_file():
+        from asrbench.convert import cached_whisper_checkpoint
+
+        return str(cached_whisper_checkpoint(path, cache_dir()))
+    if name == BUNDLED_CT2_MODEL and (bundled := bundled_ct2_model()) is not None:
+        from asrbench.convert import cached_whisper_checkpoint
+
+        return str(cached_whisper_checkpoint(bundled, cache_dir()))
+    if name in whisper.available_models():
+        target = Path.home() / ".cache" / "whisper"
+        if not any(target.glob(f"{name}*.pt")):
+            try:
+                whisper._download(whisper._MODELS[name], str(target), in_memory=False)
+            except Exception as exc:
+                raise EngineUnavailable(
+                    f"whisper:{name}: not cached in {target} and could not be downloaded ({exc})"
+                ) from exc
+        return name
+    raise EngineError(f"whisper:{name}: no such checkpoint; valid: a .pt path, a CTranslate2 "
+                      f"folder, or one of {', '.join(whisper.available_models())}")
+
+
+def _move(model: Any, device: Device, name: str) -> Any:
+    heads = getattr(model, "alignment_heads", None)
+    if heads is not None and heads.is_sparse:
+        model.register_buffer("alignment_heads", heads.to_dense(), persistent=False)
+    try:
+        return model.to(device.torch_name)
+    except (RuntimeError, TypeError) as exc:
+        raise EngineUnavailable(f"whisper:{name}: cannot move to {device} ({exc})") from exc

@@ -1,0 +1,104 @@
+"""Parametrization, test ids, markers, device skips and model caching, through pytester."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import BASE  # type: ignore[import-not-found]
+from stub_engine import StubEngine
+
+
+def _collected(project: pytest.Pytester, *args: str) -> list[str]:
+    result = project.runpytest_inprocess(*BASE, "--collect-only", "-q", *args)
+    return [line for line in result.outlines if "::" in line]
+
+
+def test_ids_read_model_device_dataset_utterance(project):
+    ids = _collected(project, "--asr-device", "cpu")
+    assert ids == [
+        "test_suite.py::test_utterance[stub:answers.json-cpu-set-one]",
+        "test_suite.py::test_utterance[stub:answers.json-cpu-set-two]",
+        "test_suite.py::test_utterance[stub:answers.json-cpu-set-three]",
+        "test_suite.py::test_corpus[stub:answers.json-cpu-set]",
+    ]
+
+
+def test_default_devices_are_cpu_cuda_mps(project):
+    ids = _collected(project)
+    assert len(ids) == 12
+    assert {i.split("-")[1] for i in ids} == {"cpu", "cuda", "mps"}
+
+
+@pytest.mark.parametrize("device", ["mps", "cuda"])
+def test_marker_selects_exactly_one_device(project, device):
+    ids = _collected(project, "-m", device)
+    assert len(ids) == 4
+    assert all(f"-{device}-" in i or i.endswith(f"-{device}-set]") for i in ids)
+
+
+def test_marker_combines_device_and_engine(project):
+    ids = _collected(project, "-m", "cpu and stub")
+    assert len(ids) == 4 and all("-cpu-" in i for i in ids)
+    assert _collected(project, "-m", "cpu and faster_whisper") == []
+
+
+def test_absent_devices_skip_with_a_reason(project, monkeypatch):
+    from asrbench import devices
+
+    monkeypatch.setattr(devices, "unavailable_reason",
+                        lambda d: None if d.kind == "cpu" else f"{d}: not on this test machine")
+    result = project.runpytest_inprocess(*BASE, "-rs")
+    result.assert_outcomes(passed=4, skipped=8)
+    result.stdout.fnmatch_lines(["*SKIPPED*cuda: not on this test machine*",
+                                 "*SKIPPED*mps: not on this test machine*"])
+
+
+def test_mps_on_linux_skips_with_the_real_check(project):
+    result = project.runpytest_inprocess(*BASE, "-m", "mps", "-rs")
+    result.assert_outcomes(skipped=4)
+    result.stdout.fnmatch_lines(["*Apple MPS is not available*"])
+
+
+def test_faster_whisper_on_mps_skips_with_the_ctranslate2_reason(project):
+    result = project.runpytest_inprocess(
+        "--asr-model", "faster_whisper", "--asr-device", "mps", "--asr-dataset", "data/set.jsonl",
+        "-rs")
+    result.assert_outcomes(skipped=4)
+    result.stdout.fnmatch_lines(["*CTranslate2 has no MPS backend*"])
+
+
+def test_each_model_loads_once_per_device(project, monkeypatch):
+    from asrbench import devices
+
+    monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
+    monkeypatch.setattr(devices, "synchronize", lambda d: None)
+    monkeypatch.setattr(devices, "reset_peak_memory", lambda d: None)
+    monkeypatch.setattr(devices, "peak_memory", lambda d: (None, "simulated"))
+    monkeypatch.setattr(devices, "describe", lambda d: f"simulated {d}")
+    monkeypatch.setattr(devices, "empty_cache", lambda d: None)
+    project.makepyfile(test_more="""
+        def test_again(asr_model, utterance):
+            assert asr_model.transcribe(utterance.audio)
+    """)
+    # -p no:randomly is irrelevant here; ordering is asrbench's own
+    result = project.runpytest_inprocess(*BASE, "--asr-model", "stub:answers.json,precision=x",
+                                         "--benchmark-disable")
+    result.assert_outcomes(passed=2 * 3 * (4 + 3))
+    assert sorted(StubEngine.loads) == sorted(
+        (spec, device) for spec in ("stub:answers.json", "stub:answers.json,precision=x")
+        for device in ("cpu", "cuda", "mps"))
+
+
+def test_fixtures_work_from_a_users_own_test_file(pytester):
+    pytester.makepyfile("""
+        def test_mine(asr_model, utterance, asr_benchmark):
+            result = asr_benchmark(asr_model, utterance)
+            assert result.hypothesis == "fixed words"
+            assert result.audio_seconds == utterance.duration > 1
+    """)
+    pytester.makeconftest(
+        "from stub_engine import StubEngine\n"
+        "from asrbench.engines import register_engine\n"
+        "register_engine('stub', StubEngine)\n")
+    result = pytester.runpytest_inprocess("--asr-model", "stub,text=fixed words",
+                                          "--asr-device", "cpu", "--benchmark-disable")
+    result.assert_outcomes(passed=5)  # the bundled smoke set's five clips
