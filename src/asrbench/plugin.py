@@ -19,7 +19,7 @@ from asrbench import devices, report, runner
 from asrbench.config import DEFAULT_MODELS, Settings, parse_rules, read_tool_table
 from asrbench.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.devices import DEFAULT_DEVICES, KINDS, Device
-from asrbench.engines.base import ModelSpec, engine_class, engine_names
+from asrbench.engines.base import ENGINE_MARKERS, ModelSpec, engine_class, engine_names
 from asrbench.errors import ConfigError, EngineUnavailable
 from asrbench.results import RunSummary, UtteranceResult
 from asrbench.session import BenchSession, LoadedModel
@@ -118,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "asrbench: a test parametrized by asrbench")
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: asrbench test on a {kind} device")
-    for name in engine_names():
+    for name in sorted({*ENGINE_MARKERS, *engine_names()}):
         config.addinivalue_line("markers", f"{name}: asrbench test of the {name} engine")
     try:
         settings = build_settings(config)

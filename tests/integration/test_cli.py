@@ -1,0 +1,100 @@
+"""The ``asrbench`` command on runs made by pytester: compare, plot, doctor, convert."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from conftest import BASE, write_answers  # type: ignore[import-not-found]
+
+from asrbench import devices
+from asrbench.cli import main
+
+RUN = [*BASE, "--asr-device", "cpu", "--benchmark-autosave", "--asr-max-wer", "1",
+       "--asr-rounds", "2"]
+
+
+@pytest.fixture
+def two_runs(project):
+    """Run 0001 perfect, run 0002 with two word errors on utterance two."""
+    project.runpytest_inprocess(*RUN).assert_outcomes(passed=4)
+    write_answers(project, two="he was an ill posed young man")
+    project.runpytest_inprocess(*RUN).assert_outcomes(passed=4)
+    return project
+
+
+def test_compare_shows_wer_and_rtf_for_both_runs_with_deltas(two_runs, capsys):
+    assert main(["compare", "--storage", str(two_runs.path / ".benchmarks")]) == 0
+    out = capsys.readouterr().out
+    assert "stub:answers.json / cpu / set" in out
+    assert "run 0001   WER   0.0%" in out
+    assert "run 0002   WER   8.0%" in out
+    assert "ΔWER +8.0 pt" in out and "ΔRTF" in out and "RTF " in out
+
+
+def test_compare_csv_parses(two_runs, capsys):
+    main(["compare", "0001", "0002", "--storage", str(two_runs.path / ".benchmarks"), "--csv"])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["run"] for r in rows] == ["0001", "0002"]
+    assert float(rows[1]["wer"]) == pytest.approx(2 / 25)
+    assert float(rows[1]["delta_wer"]) == pytest.approx(2 / 25)
+    assert rows[1]["beyond_noise"] == "True"  # 8 % lies outside run 0001's interval [0, 0]
+
+
+def test_fail_on_wer_exits_non_zero_when_worse(two_runs, capsys):
+    storage = str(two_runs.path / ".benchmarks")
+    assert main(["compare", "--storage", storage, "--fail-on", "wer:+0"]) == 1
+    assert "wer 0.0% → 8.0% in run 0002 (baseline 0001) breaks wer:+0" in capsys.readouterr().err
+    assert main(["compare", "--storage", storage, "--fail-on", "wer:+10"]) == 0
+    assert main(["compare", "0002", "0001", "--storage", storage, "--fail-on", "wer:+0"]) == 0
+
+
+def test_compare_errors_are_clear(tmp_path, capsys):
+    assert main(["compare", "--storage", str(tmp_path)]) == 2
+    assert "no saved runs" in capsys.readouterr().err
+    assert main(["compare", "--storage", str(tmp_path), "--fail-on", "speed:+1"]) == 2
+    assert "--fail-on 'speed:+1'" in capsys.readouterr().err
+
+
+def test_plot_writes_png_and_svg(two_runs, tmp_path):
+    assert main(["plot", "--storage", str(two_runs.path / ".benchmarks"),
+                 "--out", str(tmp_path)]) == 0
+    for name in ("wer_vs_speed", "latency"):
+        png = tmp_path / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert png.stat().st_size > 10_000
+        assert (tmp_path / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_doctor_on_this_machine(capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "cpu     yes" in out
+    assert "faster_whisper on mps: " in out and "CTranslate2 has no MPS backend" in out
+    assert "CTranslate2 Whisper tiny.en" in out
+
+
+def test_doctor_with_simulated_cuda_and_mps(monkeypatch, capsys):
+    monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
+    monkeypatch.setattr(devices, "describe", lambda d: f"Simulated {d.kind.upper()}")
+    monkeypatch.setattr("asrbench.doctor._cuda_devices", lambda: [devices.Device("cuda", 0)])
+    import torch
+
+    class Props:
+        total_memory = 80 * 2**30
+
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda i: Props())
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "cuda:0  yes  Simulated CUDA, 80 GiB" in out
+    assert "mps     yes  Simulated MPS" in out
+    matrix = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+              if line.split()[-1:] in (["yes"], ["no"]) and " on " not in line}
+    assert matrix["faster_whisper"] == ["yes", "yes", "no"]  # no MPS for CTranslate2
+    assert matrix["whisper"] == ["yes", "yes", "yes"]
+
+
+def test_doctor_exits_one_when_nothing_can_run(monkeypatch, capsys):
+    monkeypatch.setattr(devices, "unavailable_reason", lambda d: "simulated absence")
+    assert main(["doctor"]) == 1
