@@ -25,11 +25,11 @@ def plot_wer_speed(runs: list[dict[str, Any]], out: Path, *, speed: str = "rtfx"
         x, y = run.get(speed), run.get("wer")
         if x is None or y is None:
             continue
-        ax.scatter([x], [100 * y], s=60)
+        points = ax.scatter([x], [100 * y], s=60)
         low, high = run.get("wer_ci95") or [None, None]
         if low is not None and high is not None:
             ax.errorbar([x], [100 * y], yerr=[[100 * (y - low)], [100 * (high - y)]],
-                        fmt="none", capsize=3, alpha=0.5)
+                        fmt="none", capsize=3, alpha=0.5, color=points.get_facecolor()[0])
         ax.annotate(f"{run['model']} / {run['device']}", (x, 100 * y),
                     textcoords="offset points", xytext=(6, 6), fontsize=9)
     ax.set_xlabel("RTFx (audio seconds per compute second, higher is faster)" if speed == "rtfx"
