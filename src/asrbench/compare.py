@@ -149,8 +149,8 @@ def _flat(rows: list[Row]) -> list[dict[str, Any]]:
         for run_id, value in row.values.items():
             if value is None:
                 continue
-            record = {"model": row.key[0], "device": row.key[1], "dataset": row.key[2],
-                      "run": run_id}
+            record: dict[str, Any] = {"model": row.key[0], "device": row.key[1],
+                                      "dataset": row.key[2], "run": run_id}
             for metric in ("wer", "cer", "rtf", "rtfx", "latency_p50", "latency_p95"):
                 record[metric] = value.get(metric)
             ci = value.get("wer_ci95") or [None, None]

@@ -74,7 +74,8 @@ def diagnose() -> Diagnosis:
 def format_diagnosis(d: Diagnosis) -> str:
     lines = ["Devices:"]
     for device, reason in d.devices.items():
-        lines.append(f"  {device:<7} {'yes  ' + d.device_names.get(device, '') if reason is None else 'no   ' + reason}")
+        state = "yes  " + d.device_names.get(device, "") if reason is None else "no   " + reason
+        lines.append(f"  {device:<7} {state}")
     lines.append("Engines:")
     for name, version in d.engines.items():
         lines.append(f"  {name:<15} {version or 'not installed'}")

@@ -254,7 +254,8 @@ def asr_dataset(_asr_case: Case) -> Dataset:
 @pytest.fixture
 def utterance(_asr_case: Case, asr_session: BenchSession) -> Utterance:
     """One dataset item: id, float32 mono 16 kHz audio, reference text, duration."""
-    assert _asr_case.dataset is not None and _asr_case.item is not None
+    assert _asr_case.dataset is not None
+    assert _asr_case.item is not None
     return asr_session.utterance(_asr_case.dataset, _asr_case.item)
 
 

@@ -38,7 +38,7 @@ def build_report(
     normaliser: str,
     software: dict[str, Any],
 ) -> dict[str, Any]:
-    return _clean({
+    cleaned: dict[str, Any] = _clean({
         "version": REPORT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"node": platform.node(), "system": platform.system(),
@@ -49,6 +49,7 @@ def build_report(
         "utterances": [u.as_dict() for u in utterances],
         "skipped": [{"model": m, "device": d, "reason": r} for (m, d), r in skipped.items()],
     })
+    return cleaned
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -86,8 +87,10 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
     """
     lines: list[str] = []
     if runs:
-        head1 = f"{'model / device / dataset':<38} {'utts':>4} {'audio s':>7} {'WER%':>6} {'95% CI':>11} {'CER%':>5}"
-        head2 = f"{'':<4}{'RTF':>7} {'RTFx':>7} {'p50 s':>7} {'p95 s':>7} {'cold s':>7} {'load s':>7}  precision / memory"
+        head1 = (f"{'model / device / dataset':<38} {'utts':>4} {'audio s':>7} {'WER%':>6} "
+                 f"{'95% CI':>11} {'CER%':>5}")
+        head2 = (f"{'':<4}{'RTF':>7} {'RTFx':>7} {'p50 s':>7} {'p95 s':>7} {'cold s':>7} "
+                 f"{'load s':>7}  precision / memory")
         lines += [head1, head2, "-" * min(width, max(len(head1), len(head2)))]
         for run in runs:
             name = f"{run.model} / {run.device} / {run.dataset}"

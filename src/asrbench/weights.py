@@ -36,7 +36,7 @@ def hub_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def fetch(what: str, load: Callable[[bool], T]) -> T:
+def fetch[T](what: str, load: Callable[[bool], T]) -> T:
     """Call ``load(local_only)``: first from the local cache, then (unless offline) online.
 
     ``what`` names the model in the skip reason.

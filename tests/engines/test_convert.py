@@ -60,7 +60,7 @@ def test_round_trip_every_tensor(ct2, tmp_path):
     saved = checkpoint["model_state_dict"]
     assert set(saved) == set(state)
     v = ct2.variables
-    q, k, val = np.split(v["encoder/layer_2/self_attention/linear_0/weight"], 3)
+    _q, k, val = np.split(v["encoder/layer_2/self_attention/linear_0/weight"], 3)
     np.testing.assert_array_equal(saved["encoder.blocks.2.attn.key.weight"].numpy(), k)
     np.testing.assert_array_equal(saved["encoder.blocks.2.attn.value.weight"].numpy(), val)
     kv = np.split(v["decoder/layer_1/attention/linear_1/weight"], 2)
@@ -109,7 +109,7 @@ def test_truncated_model_is_a_clear_error_and_leaves_nothing(tmp_path):
     folder = tmp_path / "cut"
     folder.mkdir()
     (folder / "model.bin").write_bytes((SOURCE / "model.bin").read_bytes()[:1_000_000])
-    with pytest.raises(ConversionError, match=r"cut/model.bin: truncated at byte \d+"):
+    with pytest.raises(ConversionError, match=r"cut/model\.bin: truncated at byte \d+"):
         convert_to_whisper(folder, tmp_path / "out" / "t.pt")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
@@ -122,5 +122,5 @@ def test_non_whisper_model_is_refused(tmp_path):
 
 
 def test_folder_without_model_bin(tmp_path):
-    with pytest.raises(ConversionError, match="no model.bin"):
+    with pytest.raises(ConversionError, match=r"no model\.bin"):
         read_ct2(tmp_path)

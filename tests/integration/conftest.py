@@ -24,7 +24,7 @@ def _reset_stub():
     from stub_engine import StubEngine
 
     StubEngine.loads.clear()
-    yield
+    return
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import csv
 import io
 
 import pytest
-from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
 from asrbench import devices
 from asrbench.cli import main
+from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
 RUN = [*BASE, "--asr-device", "cpu", "--benchmark-autosave", "--asr-max-wer", "1",
        "--asr-rounds", "2"]
@@ -30,7 +30,9 @@ def test_compare_shows_wer_and_rtf_for_both_runs_with_deltas(two_runs, capsys):
     assert "stub:answers.json / cpu / set" in out
     assert "run 0001   WER   0.0%" in out
     assert "run 0002   WER   8.0%" in out
-    assert "ΔWER +8.0 pt" in out and "ΔRTF" in out and "RTF " in out
+    assert "ΔWER +8.0 pt" in out
+    assert "ΔRTF" in out
+    assert "RTF " in out
 
 
 def test_compare_csv_parses(two_runs, capsys):
@@ -71,7 +73,8 @@ def test_doctor_on_this_machine(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "cpu     yes" in out
-    assert "faster_whisper on mps: " in out and "CTranslate2 has no MPS backend" in out
+    assert "faster_whisper on mps: " in out
+    assert "CTranslate2 has no MPS backend" in out
     assert "CTranslate2 Whisper tiny.en" in out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from conftest import BASE  # type: ignore[import-not-found]
 from stub_engine import StubEngine
 
@@ -37,7 +38,8 @@ def test_marker_selects_exactly_one_device(project, device):
 
 def test_marker_combines_device_and_engine(project):
     ids = _collected(project, "-m", "cpu and stub")
-    assert len(ids) == 4 and all("-cpu-" in i for i in ids)
+    assert len(ids) == 4
+    assert all("-cpu-" in i for i in ids)
     assert _collected(project, "-m", "cpu and faster_whisper") == []
 
 

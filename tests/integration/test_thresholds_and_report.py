@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
 CPU = [*BASE, "--asr-device", "cpu", "--benchmark-disable"]

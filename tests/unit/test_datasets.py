@@ -36,7 +36,8 @@ def test_manifest_paths_are_relative_to_the_manifest(tmp_path):
     sf.write(tmp_path / "a" / "x.wav", np.zeros(1600, np.int16), 16000)
     (tmp_path / "m.jsonl").write_text('{"audio": "a/x.wav", "text": "hi"}\n\n')
     data = load_dataset("m.jsonl", base=tmp_path)
-    assert data.name == "m" and data.items[0].id == "x"
+    assert data.name == "m"
+    assert data.items[0].id == "x"
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -49,7 +49,8 @@ def test_corpus_wer_is_total_errors_over_total_words_not_the_mean():
 def test_empty_reference_counts_insertions_and_does_not_crash():
     assert score("", "", EN).wer == 0.0
     s = score("", "hello there", EN)
-    assert s.words == Counts(insertions=2) and s.wer == 2.0
+    assert s.words == Counts(insertions=2)
+    assert s.wer == 2.0
     assert total([s.words, score("a b", "a b", EN).words]).rate == pytest.approx(2 / 2)
 
 
@@ -81,6 +82,7 @@ def test_bootstrap_interval_brackets_the_point_and_is_reproducible():
     counts = [Counts(substitutions=i % 3, reference=10) for i in range(20)]
     low, high = bootstrap_wer_interval(counts)
     point = total(counts).rate
-    assert low <= point <= high and low < high
+    assert low <= point <= high
+    assert low < high
     assert bootstrap_wer_interval(counts) == (low, high)
     assert bootstrap_wer_interval(counts[:1]) == (counts[0].rate, counts[0].rate)
