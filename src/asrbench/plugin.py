@@ -21,11 +21,13 @@ from asrbench.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.devices import DEFAULT_DEVICES, KINDS, Device
 from asrbench.engines.base import ENGINE_MARKERS, ModelSpec, engine_class, engine_names
 from asrbench.errors import ConfigError, EngineUnavailable
+from asrbench.history import SavedRun, find_runs
 from asrbench.results import RunSummary, UtteranceResult
 from asrbench.session import BenchSession, LoadedModel
 
 SESSION = pytest.StashKey[BenchSession]()
 SUMMARIES = pytest.StashKey[list[RunSummary]]()
+BASELINE = pytest.StashKey[SavedRun | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
            metavar="N", type=int)
     option("asr-normalizer", "string", "text normaliser applied to reference and hypothesis: "
            "whisper-english, whisper-basic, none (default: whisper-english)", metavar="NAME")
+    option("asr-baseline", "string", "saved run (id in the pytest-benchmark storage, or a JSON "
+           "file) whose corpus WER the current run must not exceed (default: none)", metavar="RUN")
+    option("asr-baseline-margin", "string", "WER allowed above the baseline, as a fraction "
+           "(default: 0)", metavar="FLOAT", type=float)
     option("asr-cache-dir", "string", "folder for converted weights (default: the user cache "
            "folder, asrbench)", metavar="PATH")
 
@@ -102,6 +108,13 @@ def build_settings(config: pytest.Config) -> Settings:
     cache = _value(config, "asr-cache-dir") or tool.get("cache_dir")
     if cache is not None:
         extra["cache_dir"] = (config.rootpath / Path(str(cache)).expanduser())
+    if (baseline := _value(config, "asr-baseline")) is not None:
+        extra["baseline"] = str(baseline)
+        margin = _value(config, "asr-baseline-margin") or tool.get("baseline_margin", 0.0)
+        try:
+            extra["baseline_margin"] = float(margin)
+        except ValueError:
+            raise ConfigError(f"--asr-baseline-margin {margin!r}: expected a number") from None
     utterance_rules = _rules(config, tool, "max_wer")
     return Settings.build(
         models=_value(config, "asr-model") or [],
@@ -126,6 +139,19 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"asrbench: {exc}") from None
     config.stash[SESSION] = BenchSession(settings)
     config.stash[SUMMARIES] = []
+    config.stash[BASELINE] = None
+    if settings.baseline is not None:
+        try:
+            config.stash[BASELINE] = _load_baseline(config, settings.baseline)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"asrbench: --asr-baseline: {exc}") from None
+
+
+def _load_baseline(config: pytest.Config, selector: str) -> SavedRun:
+    storage = str(getattr(config.option, "benchmark_storage", None) or ".benchmarks")
+    folder = config.invocation_params.dir / storage.removeprefix("file://")
+    [run] = find_runs(folder, [selector])
+    return run
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -163,6 +189,26 @@ class Case:
                 if reason is not None:
                     marks.append(pytest.mark.skip(reason=reason))
         return marks
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A saved run's corpus WER for one model × device × dataset, and the allowed margin."""
+
+    run: str
+    wer: float
+    margin: float
+    normaliser: str
+
+    def check(self, summary: RunSummary) -> str | None:
+        """A failure message when ``summary`` regresses beyond the margin, else ``None``."""
+        if summary.normaliser != self.normaliser:
+            return (f"baseline run {self.run} was scored with {self.normaliser}, this run with "
+                    f"{summary.normaliser}: their WERs are not comparable")
+        if summary.wer > self.wer + self.margin:
+            return (f"corpus WER {summary.wer:.1%} regressed from {self.wer:.1%} in baseline run "
+                    f"{self.run} (margin {self.margin:.1%})")
+        return None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -273,6 +319,20 @@ def asr_max_wer(_asr_case: Case, asr_session: BenchSession) -> float:
 def asr_max_corpus_wer(_asr_case: Case, asr_session: BenchSession) -> float:
     """The corpus WER threshold configured for this model and dataset."""
     return asr_session.settings.thresholds.max_corpus_wer(*_labels(_asr_case))
+
+
+@pytest.fixture
+def asr_baseline(_asr_case: Case, request: pytest.FixtureRequest) -> Baseline | None:
+    """The ``--asr-baseline`` run's figures for this model × device × dataset, or ``None``."""
+    run = request.config.stash[BASELINE]
+    case = _asr_case
+    if run is None or case.model is None or case.device is None or case.dataset is None:
+        return None
+    figures = run.runs.get((case.model.label, str(case.device), case.dataset.name))
+    if figures is None or figures.get("wer") is None:
+        return None
+    margin = request.config.stash[SESSION].settings.baseline_margin
+    return Baseline(run.id, float(figures["wer"]), margin, str(figures.get("normaliser")))
 
 
 @pytest.fixture

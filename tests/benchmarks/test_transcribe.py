@@ -16,8 +16,11 @@ def test_utterance(asr_model, utterance, asr_benchmark, asr_max_wer):
     )
 
 
-def test_corpus(asr_model, asr_dataset, asr_corpus, asr_max_corpus_wer):
+def test_corpus(asr_model, asr_dataset, asr_corpus, asr_max_corpus_wer, asr_baseline):
     run = asr_corpus(asr_model, asr_dataset)
+    if asr_baseline is not None:
+        regression = asr_baseline.check(run)
+        assert regression is None, f"{run.model} on {run.device}, {run.dataset}: {regression}"
     low, high = run.wer_ci
     assert run.wer <= asr_max_corpus_wer, (
         f"{run.model} on {run.device}, {run.dataset}: corpus WER {run.wer:.1%} "

@@ -101,3 +101,20 @@ def test_doctor_with_simulated_cuda_and_mps(monkeypatch, capsys):
 def test_doctor_exits_one_when_nothing_can_run(monkeypatch, capsys):
     monkeypatch.setattr(devices, "unavailable_reason", lambda d: "simulated absence")
     assert main(["doctor"]) == 1
+
+
+def test_baseline_gate_fails_a_corpus_regression(two_runs):
+    result = two_runs.runpytest_inprocess(*BASE, "--asr-device", "cpu", "--asr-max-wer", "1",
+                                          "--asr-baseline", "0001", "--benchmark-disable")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*corpus WER 8.0% regressed from 0.0% in baseline run 0001*"])
+    result = two_runs.runpytest_inprocess(*BASE, "--asr-device", "cpu", "--asr-max-wer", "1",
+                                          "--asr-baseline", "0001", "--asr-baseline-margin", "0.1",
+                                          "--benchmark-disable")
+    result.assert_outcomes(passed=4)
+
+
+def test_unknown_baseline_is_a_usage_error(project):
+    result = project.runpytest_inprocess(*BASE, "--asr-baseline", "0042")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--asr-baseline: *"])
