@@ -7,13 +7,14 @@ timed region. Engines that need another shape (a torch tensor, a batch axis) con
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from asrbench.errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "load_audio", "to_mono_float32"]
+__all__ = ["SAMPLE_RATE", "load_audio", "to_mono_float32", "to_wave_tensor"]
 
 SAMPLE_RATE = 16_000
 
@@ -75,6 +76,17 @@ def to_mono_float32(
     if rate != sample_rate:
         array = _resample(array, rate, sample_rate)
     return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def to_wave_tensor(data: npt.ArrayLike, rate: int = SAMPLE_RATE) -> Any:
+    """A torch float32 tensor shaped (channels, samples) = (1, N) at 16 kHz.
+
+    The layout torch audio APIs expect (liquid-audio's ``ChatState.add_audio`` asserts it); built
+    from any array this layer accepts, so shape and rate are fixed in one place.
+    """
+    import torch
+
+    return torch.from_numpy(to_mono_float32(data, rate)).unsqueeze(0)
 
 
 def _resample(array: Audio, rate: int, target: int) -> Audio:

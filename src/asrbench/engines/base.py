@@ -48,6 +48,7 @@ DECODING_DEFAULTS: Mapping[str, Any] = {
 _BUILTIN = {
     "faster_whisper": "asrbench.engines.faster_whisper:FasterWhisperEngine",
     "whisper": "asrbench.engines.whisper:WhisperEngine",
+    "lfm2_5_audio": "asrbench.engines.lfm:LfmAudioEngine",
 }
 #: Engine markers registered even before their engine module exists here, so that test selections
 #: written for them (``-m lfm2_5_audio``) are valid under ``--strict-markers``.

@@ -1,0 +1,182 @@
+"""LFM2.5-Audio engine on a tiny random checkpoint, through the real liquid-audio code path.
+
+A random model says nothing meaningful: these tests check plumbing (device placement, audio
+conversion, token filtering, stop and truncation, timing), not accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from lfm_tiny import build_tiny_lfm  # type: ignore[import-not-found]
+
+from asrbench.devices import Device
+from asrbench.engines import engine_class, parse_model_spec
+from asrbench.engines.lfm import TranscriptTruncated, token_budget
+from asrbench.errors import EngineError, EngineUnavailable
+
+pytest.importorskip("liquid_audio")
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:transformers.*")
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    return build_tiny_lfm(tmp_path_factory.mktemp("lfm") / "tiny")
+
+
+def _load(folder, device="cpu", extra=""):
+    spec = parse_model_spec(f"lfm2_5_audio:{folder}{extra}")
+    return engine_class("lfm2_5_audio").load(spec, Device(device))
+
+
+@pytest.fixture(scope="module")
+def engine(tiny):
+    return _load(tiny, extra=",max_new_tokens=6")
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    """Any use of CUDA fails the test."""
+    def fail(*args, **kwargs):
+        raise AssertionError("CUDA was touched")
+
+    monkeypatch.setattr(torch.cuda, "_lazy_init", fail)
+    monkeypatch.setattr(torch.Tensor, "cuda", fail)
+    monkeypatch.setattr(torch.nn.Module, "cuda", fail)
+
+
+def test_real_path_on_cpu_runs_and_reports_truncation(tiny, no_cuda):
+    engine = _load(tiny, extra=",max_new_tokens=6")
+    assert not engine._model.training
+    assert next(engine._model.parameters()).device.type == "cpu"
+    assert engine._processor.device.type == "cpu"
+    assert engine.info()["precision"] == "float32"
+    audio = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    with pytest.warns(TranscriptTruncated, match="6 new tokens used without an end of turn"):
+        text = engine.transcribe(audio)
+    assert isinstance(text, str)
+
+
+def test_mps_loads_on_cpu_then_moves(tiny, monkeypatch, no_cuda):
+    from liquid_audio import LFM2AudioModel
+
+    loads, moves = [], []
+    real_from_pretrained = LFM2AudioModel.from_pretrained.__func__
+    real_to = torch.nn.Module.to
+
+    def spy_from_pretrained(cls, folder, **kwargs):
+        loads.append((type(folder).__name__, kwargs["device"]))
+        return real_from_pretrained(cls, folder, **kwargs)
+
+    def spy_to(self, *args, **kwargs):
+        target = args[0] if args else kwargs.get("device")
+        if str(target).startswith("mps"):
+            moves.append(type(self).__name__)
+            return self  # no Metal here: record the move instead of making it
+        return real_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(LFM2AudioModel, "from_pretrained", classmethod(spy_from_pretrained))
+    monkeypatch.setattr(torch.nn.Module, "to", spy_to)
+    engine = _load(tiny, device="mps")
+    assert loads == [("PosixPath", "cpu")]  # a Path (a str goes to the hub), on the CPU
+    assert "LFM2AudioModel" in moves
+    assert "AudioToMelSpectrogramPreprocessor" in moves
+    assert engine.info()["precision"] == "float32"
+
+
+@pytest.mark.parametrize(("data", "rate"), [
+    (np.zeros(16000, np.float32), 16000),
+    (np.zeros((16000, 1), np.float32), 16000),
+    (np.zeros((16000, 2), np.float32), 16000),
+    (np.zeros(16000, np.int16), 16000),
+    (np.zeros(44100, np.float32), 44100),
+], ids=["1-D", "N-by-1", "stereo", "int16", "44.1kHz"])
+def test_any_input_reaches_add_audio_as_float32_1_by_n_at_16k(engine, monkeypatch, data, rate):
+    from liquid_audio import ChatState
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(self, wave, sampling_rate):
+        seen.append((wave.dtype, tuple(wave.shape), sampling_rate))
+        raise Stop
+
+    monkeypatch.setattr(ChatState, "add_audio", capture)
+    with pytest.raises(Stop):
+        engine.transcribe(data, rate)
+    assert seen == [(torch.float32, (1, 16000), 16000)]
+
+
+def test_only_text_tokens_are_kept_and_generation_stops_at_end_of_turn(engine, monkeypatch):
+    tokenizer = engine._processor.text
+    words = tokenizer.encode("hello world", add_special_tokens=False)
+    consumed = []
+
+    def script(**kwargs):
+        text = [[w] for w in words]
+        for item in [*text[:3], [128], list(range(8)), *text[3:], [7], [99]]:
+            consumed.append(item)
+            yield torch.tensor(item)
+
+    monkeypatch.setattr(engine._model, "generate_sequential", script)
+    assert engine.transcribe(np.zeros(8000, np.float32)) == "hello world"
+    assert consumed[-1] == [7]  # nothing read past the end of turn
+
+
+def test_default_token_budget_grows_with_audio_and_beats_the_library_default():
+    assert token_budget(1.0) > 20
+    assert token_budget(30.0) > token_budget(5.0) >= 3 * 5 * 1.5
+
+
+def test_long_audio_is_chunked(engine, monkeypatch):
+    lengths = []
+    monkeypatch.setattr(engine, "_turn", lambda wave: lengths.append(wave.shape[1]) or "x")
+    assert engine.transcribe(np.zeros(16000 * 70, np.float32)) == "x x x"
+    assert lengths == [480000, 480000, 160000]
+
+
+def test_missing_parameter_is_an_error(tiny, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for item in tiny.iterdir():
+        (broken / item.name).write_bytes(item.read_bytes())
+    state = load_file(str(tiny / "model.safetensors"))
+    dropped = next(k for k in state if k.startswith("audio_adapter.") and k.endswith(".weight"))
+    del state[dropped]
+    save_file(state, str(broken / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(EngineError, match=f"1 parameters not in the checkpoint.*{dropped}"):
+        _load(broken)
+
+
+def test_offline_without_cached_weights_is_unavailable(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(EngineUnavailable, match=r"LiquidAI/LFM2\.5-Audio-1\.5B: not in the local "
+                       r"cache and HF_HUB_OFFLINE is set"):
+        _load("LiquidAI/LFM2.5-Audio-1.5B")
+
+
+def test_suite_runs_the_tiny_checkpoint_through_the_plugin(pytester, tiny):
+    pytester.makepyfile(test_suite=(
+        __import__("pathlib").Path(__file__).parents[1] / "benchmarks" / "test_transcribe.py"
+    ).read_text())
+    result = pytester.runpytest_inprocess(
+        "--asr-model", f"lfm2_5_audio:{tiny},max_new_tokens=4", "--asr-device", "cpu",
+        "--asr-device", "mps", "--asr-device", "cuda", "--asr-max-wer", "1000", "--asr-rounds", "1",
+        "--asr-report", "r.json", "-W", "ignore::UserWarning", "-rs", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6, skipped=12)
+    result.stdout.fnmatch_lines(["*Apple MPS is not available*"])
+    report = json.loads((pytester.path / "r.json").read_text())
+    [run] = report["runs"]
+    assert run["model"] == "lfm2_5_audio:tiny,max_new_tokens=4"
+    assert run["precision"] == "float32"
+    assert run["latency_p50"] > 0
+    assert run["load_seconds"] > 0
