@@ -27,8 +27,10 @@ from asrbench.errors import ConfigError
 
 __all__ = [
     "DECODING_DEFAULTS",
+    "DECODING_OPTIONS",
     "Engine",
     "ModelSpec",
+    "decoding_options",
     "engine_class",
     "engine_names",
     "parse_bool",
@@ -44,6 +46,12 @@ DECODING_DEFAULTS: Mapping[str, Any] = {
     "temperature": 0.0,
     "without_timestamps": True,
 }
+
+def decoding_options(spec: ModelSpec) -> dict[str, Any]:
+    """The shared decoding defaults, overridden by the spec's own options, parsed."""
+    return {key: DECODING_OPTIONS[key](str(spec.option(key, default)))
+            for key, default in DECODING_DEFAULTS.items()}
+
 
 _BUILTIN = {
     "faster_whisper": "asrbench.engines.faster_whisper:FasterWhisperEngine",
@@ -63,6 +71,12 @@ def parse_bool(value: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError(f"not a boolean: {value!r}")
+
+
+#: Parsers for the decoding options, shared by the engines that take them.
+DECODING_OPTIONS: Mapping[str, Callable[[str], Any]] = {
+    "language": str, "beam_size": int, "temperature": float, "without_timestamps": parse_bool,
+}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.devices import Device
-from asrbench.engines.base import DECODING_DEFAULTS, Engine, ModelSpec, parse_bool
+from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options
 from asrbench.errors import EngineError, EngineUnavailable
 from asrbench.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, fetch
 
@@ -39,10 +39,7 @@ class FasterWhisperEngine(Engine):
     options: ClassVar[dict[str, Any]] = {
         "compute_type": str,
         "cpu_threads": int,
-        "beam_size": int,
-        "language": str,
-        "temperature": float,
-        "without_timestamps": parse_bool,
+        **DECODING_OPTIONS,
     }
 
     def __init__(self, model: Any, device: Device, *, compute_type: str, threads: int,
@@ -74,15 +71,8 @@ class FasterWhisperEngine(Engine):
             )
         except (RuntimeError, ValueError) as exc:
             raise EngineError(f"faster_whisper:{name} on {device}: cannot load ({exc})") from exc
-        decode = {
-            "language": str(spec.option("language", DECODING_DEFAULTS["language"])),
-            "beam_size": int(spec.option("beam_size", DECODING_DEFAULTS["beam_size"])),
-            "temperature": float(spec.option("temperature", DECODING_DEFAULTS["temperature"])),
-            "without_timestamps": parse_bool(str(spec.option(
-                "without_timestamps", DECODING_DEFAULTS["without_timestamps"]))),
-        }
-        return cls(model, device, compute_type=compute_type, threads=threads, decode=decode,
-                   source=str(path))
+        return cls(model, device, compute_type=compute_type, threads=threads,
+                   decode=decoding_options(spec), source=str(path))
 
     def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
         segments, _ = self._model.transcribe(

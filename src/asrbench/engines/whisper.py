@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.devices import Device
-from asrbench.engines.base import DECODING_DEFAULTS, Engine, ModelSpec, parse_bool
+from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options, parse_bool
 from asrbench.errors import EngineError, EngineUnavailable
 from asrbench.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, cache_dir
 
@@ -34,10 +34,7 @@ class WhisperEngine(Engine):
     package = "openai-whisper"
     options: ClassVar[dict[str, Any]] = {
         "fp16": parse_bool,
-        "beam_size": int,
-        "language": str,
-        "temperature": float,
-        "without_timestamps": parse_bool,
+        **DECODING_OPTIONS,
     }
 
     def __init__(self, model: Any, device: Device, *, fp16: bool, decode: dict[str, Any],
@@ -68,15 +65,9 @@ class WhisperEngine(Engine):
             raise EngineUnavailable(f"whisper:{name}: cannot load {source} ({exc})") from exc
         if device.kind != "cpu":
             model = _move(model, device, name)
-        beam = int(spec.option("beam_size", DECODING_DEFAULTS["beam_size"]))
-        decode = {
-            "language": str(spec.option("language", DECODING_DEFAULTS["language"])),
-            # openai-whisper searches greedily when beam_size is None; 1 would be a beam of one
-            "beam_size": None if beam == 1 else beam,
-            "temperature": float(spec.option("temperature", DECODING_DEFAULTS["temperature"])),
-            "without_timestamps": parse_bool(str(spec.option(
-                "without_timestamps", DECODING_DEFAULTS["without_timestamps"]))),
-        }
+        decode = decoding_options(spec)
+        # openai-whisper searches greedily when beam_size is None; 1 would be a beam of one
+        decode["beam_size"] = None if decode["beam_size"] == 1 else decode["beam_size"]
         engine = cls(model, device, fp16=fp16, decode=decode, source=source)
         if device.kind == "mps":
             engine._probe(name)
