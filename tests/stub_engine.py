@@ -7,6 +7,8 @@ exactly what each utterance is transcribed as; unknown lengths get ``default`` f
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -42,6 +44,7 @@ class StubEngine(Engine):
 
     def transcribe(self, audio) -> str:
         self.calls += 1
+        time.sleep(float(os.environ.get("STUB_SLEEP", "0")))  # lets a test make a run slower
         if self.fixed is not None:
             return self.fixed
         return self.answers.get(str(len(audio)), self.answers.get("default", ""))

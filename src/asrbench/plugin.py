@@ -7,7 +7,7 @@ It holds no logic of its own: settings come from :mod:`asrbench.config`, state l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +28,7 @@ from asrbench.session import BenchSession, LoadedModel
 SESSION = pytest.StashKey[BenchSession]()
 SUMMARIES = pytest.StashKey[list[RunSummary]]()
 BASELINE = pytest.StashKey[SavedRun | None]()
+PYTEST_SESSION = pytest.StashKey[pytest.Session]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -377,6 +378,10 @@ def _report(config: pytest.Config) -> dict[str, Any]:
     )
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[PYTEST_SESSION] = session
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
@@ -390,18 +395,35 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     bench.release()
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Generator[None]:
+    """Our summary, and a clean failure for pytest-benchmark's timing regressions.
+
+    ``--benchmark-compare-fail`` raises PerformanceRegression from this hook, which pytest shows as
+    an internal-error traceback; it becomes a plain message and exit status 1 instead.
+    """
+    regression = False
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__name__ != "PerformanceRegression":
+            raise
+        regression = True
     if SESSION not in config.stash:
         return
     bench = config.stash[SESSION]
     summaries = config.stash[SUMMARIES]
-    if not summaries and not bench.skipped:
-        return
-    terminalreporter.section("asrbench")
-    for line in report.format_summary(summaries, bench.skipped):
-        terminalreporter.write_line(line)
-    if bench.settings.report is not None:
-        terminalreporter.write_line(f"report written to {bench.settings.report}")
+    if summaries or bench.skipped:
+        terminalreporter.section("asrbench")
+        for line in report.format_summary(summaries, bench.skipped):
+            terminalreporter.write_line(line)
+        if bench.settings.report is not None:
+            terminalreporter.write_line(f"report written to {bench.settings.report}")
+    if regression:
+        terminalreporter.write_line(
+            "asrbench: timings regressed beyond --benchmark-compare-fail (listed above); "
+            "the run fails", red=True, bold=True)
+        config.stash[PYTEST_SESSION].exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -118,3 +118,16 @@ def test_unknown_baseline_is_a_usage_error(project):
     result = project.runpytest_inprocess(*BASE, "--asr-baseline", "0042")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--asr-baseline: *"])
+
+
+def test_timing_regression_fails_cleanly_without_a_traceback(project, monkeypatch):
+    args = [*BASE, "--asr-device", "cpu", "--asr-rounds", "3", "--benchmark-autosave"]
+    monkeypatch.setenv("STUB_SLEEP", "0")
+    project.runpytest_inprocess(*args).assert_outcomes(passed=4)
+    monkeypatch.setenv("STUB_SLEEP", "0.02")
+    result = project.runpytest_inprocess(*args, "--benchmark-compare",
+                                         "--benchmark-compare-fail=mean:100%")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*timings regressed beyond --benchmark-compare-fail*"])
+    assert "Traceback" not in result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str()
