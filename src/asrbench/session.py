@@ -55,7 +55,6 @@ class BenchSession:
     _failures: dict[tuple[str, str], AsrBenchError] = field(default_factory=dict)
     _audio: dict[tuple[str, str], Utterance] = field(default_factory=dict)
     _memory: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
-    load_count: int = 0
 
     @property
     def normaliser(self) -> str:
@@ -82,7 +81,6 @@ class BenchSession:
             self._failures[key] = error
             raise error from exc
         seconds = time.perf_counter() - started
-        self.load_count += 1
         info = {"device_name": devices.describe(device), **engine.info()}
         if device.kind == "cpu":
             info["threads"] = devices.thread_info()
