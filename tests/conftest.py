@@ -1,9 +1,109 @@
-"""Shared test set-up.
+"""Shared test set-up: a host-independent, cache-isolated, skip-audited test session.
 
-pytester's in-process runs unload every module first imported inside them; torch cannot be imported
-twice in one process, so it is imported here, before any in-process run.
+- pytester's in-process runs unload every module first imported inside them; torch cannot be
+  imported twice in one process, so it is imported here, before any in-process run.
+- Every cache a test could write (asrbench's converted weights, Hugging Face, XDG) points into a
+  temporary folder for the whole session: tests never write into the user's real cache.
+- Outside ``tests/benchmarks`` (the suite that benchmarks the real devices of the machine), every test
+  sees a CPU-only host: CUDA and MPS are simulated absent, so the plugin's own tests give the same
+  result on a CPU box, a CUDA box and an Apple-silicon Mac.
+- Skips are for absent hardware only: a skip whose reason is not a missing CUDA/MPS device fails the
+  run (an installed package that cannot import is an error, never a skip).
 """
 
 from __future__ import annotations
 
-import torch  # noqa: F401
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+_CACHE_ROOT = Path(tempfile.mkdtemp(prefix="asrbench-test-cache-"))
+for _name, _sub in (("ASRBENCH_CACHE_DIR", "asrbench"), ("HF_HOME", "huggingface"),
+                    ("XDG_CACHE_HOME", "xdg"), ("TORCH_HOME", "torch")):
+    os.environ[_name] = str(_CACHE_ROOT / _sub)
+os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach the network
+
+#: Skip reasons that mean "this machine lacks the hardware" — the only skips the suite allows.
+DEVICE_SKIP = re.compile(
+    r"CUDA is not available|only \d+ CUDA device|Apple MPS is not available|"
+    r"has no MPS backend|not on this test machine", re.IGNORECASE)
+
+BENCHMARKS = Path(__file__).parent / "benchmarks"
+
+
+def simulate_cpu_only_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make torch (and CTranslate2) report no CUDA device and no MPS, whatever the host has."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+        monkeypatch.setattr(mps, "is_built", lambda: False)
+    ct2 = sys.modules.get("ctranslate2")
+    if ct2 is not None and hasattr(ct2, "get_cuda_device_count"):
+        monkeypatch.setattr(ct2, "get_cuda_device_count", lambda: 0)
+
+
+@pytest.fixture(autouse=True)
+def _cpu_only_host(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if BENCHMARKS in Path(str(request.node.path)).parents:
+        return  # the benchmark suite measures the machine's real devices
+    simulate_cpu_only_host(monkeypatch)
+
+
+class BrokenImport:
+    """A meta-path finder that makes importing ``name`` raise ``error``, as a broken install does."""
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        self.name, self.error = name, error
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname == self.name or fullname.startswith(self.name + "."):
+            raise self.error
+        return None
+
+
+@pytest.fixture
+def break_import(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, BaseException], None]:
+    """``break_import("liquid_audio", RuntimeError(...))``: that module now fails to import."""
+
+    def apply(name: str, error: BaseException) -> None:
+        for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            monkeypatch.delitem(sys.modules, module)
+        monkeypatch.setattr(sys, "meta_path", [BrokenImport(name, error), *sys.meta_path])
+
+    return apply
+
+
+_bad_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not DEVICE_SKIP.search(reason):
+            _bad_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _bad_skips:
+        terminalreporter.section("skips that are not absent hardware", red=True)
+        for line in _bad_skips:
+            terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE_ROOT, ignore_errors=True)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _bad_skips and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -90,11 +90,14 @@ def to_wave_tensor(data: npt.ArrayLike, rate: int = SAMPLE_RATE) -> Any:
 
 
 def _resample(array: Audio, rate: int, target: int) -> Audio:
-    """Band-limited sinc resampling (torchaudio's), the same filter for every engine."""
-    import torch
-    import torchaudio.functional as taf
+    """Band-limited resampling with soxr (librosa's default), the same filter for every engine.
 
-    tensor = torch.from_numpy(np.ascontiguousarray(array))
-    out = taf.resample(tensor, orig_freq=rate, new_freq=target)
-    result: Audio = out.numpy().astype(np.float32, copy=False)
+    soxr needs no torch, so audio loads even where torch is absent or broken, and a
+    faster-whisper run never imports torch to read a file. The output has exactly
+    ``ceil(len * target / rate)`` samples, soxr's whole-signal length.
+    """
+    import soxr
+
+    out = soxr.resample(np.ascontiguousarray(array, dtype=np.float32), rate, target, quality="HQ")
+    result: Audio = np.asarray(out, dtype=np.float32)
     return result

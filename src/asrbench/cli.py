@@ -1,7 +1,8 @@
 """The ``asrbench`` command: ``convert``, ``compare``, ``plot`` and ``doctor``.
 
-Exit codes: 0 success, 1 a ``--fail-on`` gate broke (compare) or nothing can run (doctor),
-2 bad usage or input (the message names the file or option).
+Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare), or (doctor) nothing can run, an
+installed engine is broken, or torch and torchaudio are not a release pair; 2 bad usage or input
+(the message names the file or option).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
     diagnosis = diagnose()
     print(format_diagnosis(diagnosis))
-    return 0 if diagnosis.runnable else 1
+    return 0 if diagnosis.healthy else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,8 +18,6 @@ from asrbench.engines import engine_class, parse_model_spec
 from asrbench.engines.lfm import TranscriptTruncated, token_budget
 from asrbench.errors import EngineError, EngineUnavailable
 
-pytest.importorskip("liquid_audio")
-
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:transformers.*")
 
 

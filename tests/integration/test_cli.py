@@ -131,3 +131,36 @@ def test_timing_regression_fails_cleanly_without_a_traceback(project, monkeypatc
     result.stdout.fnmatch_lines(["*timings regressed beyond --benchmark-compare-fail*"])
     assert "Traceback" not in result.stdout.str()
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+TORCHAUDIO_MISMATCH = RuntimeError(
+    "Detected that PyTorch and TorchAudio were compiled with different CUDA versions. "
+    "PyTorch has CUDA version 13.2 whereas TorchAudio has CUDA version 13.0.")
+
+
+def test_doctor_shows_a_broken_engine_and_fails(break_import, capsys):
+    break_import("liquid_audio", TORCHAUDIO_MISMATCH)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "lfm2_5_audio    BROKEN" in out
+    assert ("lfm2_5_audio: liquid-audio 1.3.0 is installed but cannot be imported (RuntimeError: "
+            "Detected that PyTorch and TorchAudio were compiled with different CUDA versions.") in out
+    matrix = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+              if line.split()[-1:] in (["yes"], ["no"]) and " on " not in line}
+    assert matrix["lfm2_5_audio"] == ["no", "no", "no"]
+    assert matrix["faster_whisper"][0] == "yes"
+
+
+def test_doctor_flags_a_torch_torchaudio_pair_that_does_not_match(monkeypatch, capsys):
+    from asrbench import doctor
+
+    versions = {"torch": "2.15.0", "torchaudio": "2.11.0"}
+    monkeypatch.setattr(doctor, "_version", versions.get)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "torch 2.15.0 and torchaudio 2.11.0 are not a release pair" in out
+
+
+def test_doctor_is_healthy_on_the_locked_environment(capsys):
+    assert main(["doctor"]) == 0
+    assert "Broken:" not in capsys.readouterr().out

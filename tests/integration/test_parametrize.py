@@ -104,3 +104,17 @@ def test_fixtures_work_from_a_users_own_test_file(pytester):
     result = pytester.runpytest_inprocess("--asr-model", "stub,text=fixed words",
                                           "--asr-device", "cpu", "--benchmark-disable")
     result.assert_outcomes(passed=5)  # the bundled smoke set's five clips
+
+
+def test_a_broken_engine_errors_its_tests_instead_of_skipping(project, break_import):
+    from test_cli import TORCHAUDIO_MISMATCH  # type: ignore[import-not-found]
+
+    break_import("liquid_audio", TORCHAUDIO_MISMATCH)
+    result = project.runpytest_inprocess(
+        "--asr-model", "lfm2_5_audio:some/folder", "--asr-device", "cpu",
+        "--asr-dataset", "data/set.jsonl", "-p", "no:cacheprovider")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("skipped", 0) == 0
+    assert outcomes.get("errors", 0) == 4  # three utterances and the corpus test
+    result.stdout.fnmatch_lines(["*liquid-audio 1.3.0 is installed but cannot be imported "
+                                 "(RuntimeError: Detected that PyTorch and TorchAudio*"])

@@ -48,13 +48,37 @@ def test_integer_arrays_are_scaled():
     assert to_mono_float32(np.array([0, 128, 255], np.uint8), 16000)[1] == 0
 
 
-def test_mp3_where_libsndfile_can(tmp_path):
+def test_mp3(tmp_path):
+    # the soundfile wheel bundles a libsndfile with MP3 (1.1+): not having it is a broken install
     path = tmp_path / "tone.mp3"
-    try:
-        sf.write(path, TONE, 16000, format="MP3")
-    except (sf.LibsndfileError, TypeError, ValueError):
-        pytest.skip("this libsndfile cannot write MP3")
+    sf.write(path, TONE, 16000, format="MP3")
     assert load_audio(path).dtype == np.float32
+
+
+def _dominant_hz(audio: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
+    return float(np.fft.rfftfreq(len(audio), 1 / rate)[int(np.argmax(spectrum))])
+
+
+@pytest.mark.parametrize(("rate", "hz"), [(44100, 1000.0), (8000, 440.0), (48000, 3000.0)])
+def test_resampling_keeps_frequency_and_exact_length(rate, hz):
+    seconds = 2
+    t = np.arange(rate * seconds) / rate
+    audio = to_mono_float32((0.5 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    assert len(audio) == 16000 * seconds
+    assert _dominant_hz(audio, 16000) == pytest.approx(hz, abs=1.0)
+    middle = audio[4000:-4000]  # away from the filter's edges
+    assert np.abs(middle).max() == pytest.approx(0.5, abs=0.01)
+
+
+def test_resampling_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from asrbench.audio import to_mono_float32; "
+            "to_mono_float32(np.zeros(44100, np.float32), 44100); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -23,12 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.devices import Device
-from asrbench.errors import ConfigError
+from asrbench.errors import ConfigError, EngineError, EngineUnavailable
 
 __all__ = [
     "DECODING_DEFAULTS",
     "DECODING_OPTIONS",
     "Engine",
+    "ImportStatus",
     "ModelSpec",
     "decoding_options",
     "engine_class",
@@ -154,8 +155,41 @@ class Engine(ABC):
     options: ClassVar[Mapping[str, Callable[[str], Any]]] = {}
     #: Distribution whose version is recorded with results.
     package: ClassVar[str | None] = None
+    #: What the engine needs at run time: (distribution, module to import) pairs. A missing
+    #: distribution makes the engine unavailable (a skip naming ``extra``); an installed one whose
+    #: module fails to import makes it broken (an error): installed is not the same as working.
+    requires: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: The ``pytest-asrbench[extra]`` that installs ``requires``.
+    extra: ClassVar[str | None] = None
 
     device: Device
+
+    @classmethod
+    def import_status(cls) -> ImportStatus:
+        """Whether the engine's packages are installed and really import (the imports happen)."""
+        for dist, _ in cls.requires:
+            if _version(dist) is None:
+                hint = f" (pip install 'pytest-asrbench[{cls.extra}]')" if cls.extra else ""
+                return ImportStatus("absent", f"{cls.name}: {dist} is not installed{hint}")
+        # dependencies first, so that the cause shown is the root one (a broken torchaudio, say)
+        for dist, module in sorted(cls.requires, key=lambda pair: pair[0] == cls.package):
+            try:
+                importlib.import_module(module)
+            except Exception as exc:  # any failure inside a third-party import means "broken"
+                main = cls.package or dist
+                cause = f"{type(exc).__name__}: {_first_line(exc)}"
+                return ImportStatus("broken", f"{cls.name}: {main} {_version(main)} is installed "
+                                              f"but cannot be imported ({cause})")
+        return ImportStatus("ok", None)
+
+    @classmethod
+    def require(cls) -> None:
+        """Raise ``EngineUnavailable`` (absent: skip) or ``EngineError`` (broken: error)."""
+        status = cls.import_status()
+        if status.state == "absent":
+            raise EngineUnavailable(str(status.reason))
+        if status.state == "broken":
+            raise EngineError(str(status.reason))
 
     @classmethod
     def unsupported_reason(cls, device: Device) -> str | None:
@@ -178,6 +212,23 @@ class Engine(ABC):
     def info(self) -> dict[str, Any]:
         """Facts recorded with results: precision, compute type, threads, versions."""
         return {"engine_version": _version(self.package)}
+
+
+@dataclass(frozen=True)
+class ImportStatus:
+    """``ok``, ``absent`` (not installed) or ``broken`` (installed, fails to import), and why."""
+
+    state: str
+    reason: str | None
+
+    def __post_init__(self) -> None:
+        if self.state not in ("ok", "absent", "broken"):
+            raise ValueError(f"unknown import state {self.state!r}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "no message"
 
 
 def _version(package: str | None) -> str | None:

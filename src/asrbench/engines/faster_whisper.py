@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from asrbench.devices import Device
 from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options
-from asrbench.errors import EngineError, EngineUnavailable
+from asrbench.errors import EngineError
 from asrbench.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, fetch
 
 __all__ = ["FasterWhisperEngine"]
@@ -36,6 +36,8 @@ class FasterWhisperEngine(Engine):
     }
     default_model = BUNDLED_CT2_MODEL
     package = "faster-whisper"
+    requires = (("faster-whisper", "faster_whisper"), ("ctranslate2", "ctranslate2"))
+    extra = "faster-whisper"
     options: ClassVar[dict[str, Any]] = {
         "compute_type": str,
         "cpu_threads": int,
@@ -53,13 +55,10 @@ class FasterWhisperEngine(Engine):
 
     @classmethod
     def load(cls, spec: ModelSpec, device: Device) -> FasterWhisperEngine:
-        try:
-            from faster_whisper import WhisperModel
-            from faster_whisper.utils import download_model
-        except ImportError as exc:
-            raise EngineUnavailable(
-                "faster_whisper: package not installed (pip install 'pytest-asrbench[faster-whisper]')"
-            ) from exc
+        cls.require()
+        from faster_whisper import WhisperModel
+        from faster_whisper.utils import download_model
+
         name = spec.model or cls.default_model
         path = resolve_ct2_model(name, download_model)
         compute_type = str(spec.option("compute_type", COMPUTE_TYPES[device.kind]))

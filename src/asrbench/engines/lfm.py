@@ -30,7 +30,7 @@ import numpy.typing as npt
 from asrbench.audio import SAMPLE_RATE, to_wave_tensor
 from asrbench.devices import Device
 from asrbench.engines.base import Engine, ModelSpec
-from asrbench.errors import EngineError, EngineUnavailable
+from asrbench.errors import EngineError
 from asrbench.weights import fetch
 
 __all__ = ["DEFAULT_MODEL", "LfmAudioEngine", "TranscriptTruncated", "token_budget"]
@@ -59,6 +59,8 @@ class LfmAudioEngine(Engine):
     devices = frozenset({"cpu", "cuda", "mps"})
     default_model = DEFAULT_MODEL
     package = "liquid-audio"
+    requires = (("liquid-audio", "liquid_audio"), ("torch", "torch"), ("torchaudio", "torchaudio"))
+    extra = "lfm"
     options: ClassVar[dict[str, Any]] = {
         "dtype": str,
         "max_new_tokens": int,
@@ -77,13 +79,10 @@ class LfmAudioEngine(Engine):
 
     @classmethod
     def load(cls, spec: ModelSpec, device: Device) -> LfmAudioEngine:
-        try:
-            import torch
-            from liquid_audio import LFM2AudioModel, LFM2AudioProcessor
-        except ImportError as exc:
-            raise EngineUnavailable(
-                "lfm2_5_audio: liquid-audio is not installed (pip install 'pytest-asrbench[lfm]')"
-            ) from exc
+        cls.require()
+        import torch
+        from liquid_audio import LFM2AudioModel, LFM2AudioProcessor
+
         name = spec.model or cls.default_model
         folder = _model_folder(name)
         dtype_name = str(spec.option("dtype", DTYPES[device.kind]))

@@ -32,6 +32,8 @@ class WhisperEngine(Engine):
     devices = frozenset({"cpu", "cuda", "mps"})
     default_model = BUNDLED_CT2_MODEL
     package = "openai-whisper"
+    requires = (("openai-whisper", "whisper"), ("torch", "torch"))
+    extra = "whisper"
     options: ClassVar[dict[str, Any]] = {
         "fp16": parse_bool,
         **DECODING_OPTIONS,
@@ -47,12 +49,9 @@ class WhisperEngine(Engine):
 
     @classmethod
     def load(cls, spec: ModelSpec, device: Device) -> WhisperEngine:
-        try:
-            import whisper
-        except ImportError as exc:
-            raise EngineUnavailable(
-                "whisper: openai-whisper is not installed (pip install 'pytest-asrbench[whisper]')"
-            ) from exc
+        cls.require()
+        import whisper
+
         name = spec.model or cls.default_model
         source = _checkpoint(name, whisper)
         fp16 = parse_bool(str(spec.option("fp16", device.kind == "cuda")))
