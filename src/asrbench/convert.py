@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.errors import AsrBenchError
+from asrbench.files import write_atomic
 
 __all__ = ["ConversionError", "Ct2Model", "convert_to_whisper", "read_ct2", "whisper_state"]
 
@@ -223,15 +222,7 @@ def convert_to_whisper(source: Path, dest: Path) -> Path:
     }
     buffer = io.BytesIO()
     torch.save(checkpoint, buffer)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(dest, buffer.getvalue())
     return dest
 
 

@@ -4,9 +4,8 @@ engine can run on which device (and why not), plus which offline models are pres
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import metadata
 
-from asrbench import devices
+from asrbench import devices, versions
 from asrbench.devices import Device
 from asrbench.engines.base import engine_class, engine_names
 from asrbench.weights import bundled_ct2_model, cache_dir
@@ -62,10 +61,7 @@ def diagnose() -> Diagnosis:
     broken: dict[str, str] = {}
     for name in engine_names():
         cls = engine_class(name)
-        try:
-            engines[name] = metadata.version(cls.package) if cls.package else "?"
-        except metadata.PackageNotFoundError:
-            engines[name] = None
+        engines[name] = versions.version(cls.package) if cls.package else "?"
         imported = cls.import_status()  # really imports: installed is not the same as working
         if imported.state == "broken":
             broken[name] = str(imported.reason)
@@ -101,11 +97,7 @@ def torch_pair_problems() -> list[str]:
     return []
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
+_version = versions.version
 
 
 def _minor(version: str) -> str:

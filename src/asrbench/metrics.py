@@ -22,14 +22,15 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 
+from asrbench import versions
 from asrbench.errors import ConfigError
 
 __all__ = [
     "NORMALISERS",
     "Counts",
     "Normaliser",
+    "Rates",
     "Score",
     "bootstrap_wer_interval",
     "get_normaliser",
@@ -93,19 +94,13 @@ class Normaliser:
 
     @property
     def label(self) -> str:
-        try:
-            version = metadata.version(self.package)
-        except metadata.PackageNotFoundError:
-            version = "unknown"
+        version = versions.version(self.package) or "unknown"
         return f"{self.name} ({self.package} {version})"
 
 
-@dataclass(frozen=True)
-class Score:
-    """One utterance scored: normalised texts and word/character counts."""
+class Rates:
+    """WER and CER from ``words`` and ``chars`` counts: mixed into every scored record."""
 
-    reference: str
-    hypothesis: str
     words: Counts
     chars: Counts
 
@@ -116,6 +111,16 @@ class Score:
     @property
     def cer(self) -> float:
         return self.chars.rate
+
+
+@dataclass(frozen=True)
+class Score(Rates):
+    """One utterance scored: normalised texts and word/character counts."""
+
+    reference: str
+    hypothesis: str
+    words: Counts
+    chars: Counts
 
 
 def _whisper_english() -> Callable[[str], str]:

@@ -1,267 +1,137 @@
-"""The pytest plugin: options (with ini mirrors), markers, parametrization, fixtures, report hooks.
+"""The pytest plugin: the bridge between pytest and asrbench, hooks and thin fixtures only.
 
-It holds no logic of its own: settings come from :mod:`asrbench.config`, state lives in
+Options are declared in :mod:`asrbench.options`, parametrization lives in
+:mod:`asrbench.parametrize`, the baseline gate in :mod:`asrbench.gates`, state in
 :class:`asrbench.session.BenchSession`, timing in :mod:`asrbench.runner`, output in
 :mod:`asrbench.report`.
+
+The plugin is inert until a test asks for an asrbench fixture: until then it reads no
+configuration, no ``pyproject.toml`` and no dataset, and imports nothing heavy. The first such test
+builds the settings once (a mistake in them ends the run as a usage error after collection).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from asrbench import devices, report, runner
-from asrbench.config import DEFAULT_MODELS, Settings, parse_rules, read_tool_table
-from asrbench.datasets import Dataset, Utterance, UtteranceSpec
-from asrbench.devices import DEFAULT_DEVICES, KINDS, Device
-from asrbench.engines.base import ENGINE_MARKERS, ModelSpec, engine_class, engine_names
+from asrbench import markers, options
 from asrbench.errors import ConfigError, EngineUnavailable
-from asrbench.history import SavedRun, find_runs
-from asrbench.results import RunSummary, UtteranceResult
-from asrbench.session import BenchSession, LoadedModel
 
-SESSION = pytest.StashKey[BenchSession]()
-SUMMARIES = pytest.StashKey[list[RunSummary]]()
-BASELINE = pytest.StashKey[SavedRun | None]()
-PYTEST_SESSION = pytest.StashKey[pytest.Session]()
+if TYPE_CHECKING:
+    from asrbench.datasets import Dataset, Utterance
+    from asrbench.devices import Device
+    from asrbench.gates import Baseline
+    from asrbench.history import SavedRun
+    from asrbench.parametrize import Case
+    from asrbench.results import RunSummary, UtteranceResult
+    from asrbench.session import BenchSession, LoadedModel
+
+BENCH: pytest.StashKey[BenchSession] = pytest.StashKey()
+BASELINE: pytest.StashKey[SavedRun | None] = pytest.StashKey()
+FAILED: pytest.StashKey[pytest.UsageError] = pytest.StashKey()
+SUMMARIES: pytest.StashKey[list[RunSummary]] = pytest.StashKey()
+REGRESSION: pytest.StashKey[bool] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("asrbench", "speech recognition benchmarks (asrbench)")
-
-    def option(name: str, ini_type: str | None, help_text: str, **kwargs: Any) -> None:
-        group.addoption(f"--{name}", dest=name.replace("-", "_"), help=help_text, **kwargs)
-        parser.addini(name.replace("-", "_"), help_text, type=ini_type)  # type: ignore[arg-type]
-
-    option("asr-model", "linelist", "model to benchmark, ENGINE[:MODEL][,KEY=VALUE...]; "
-           f"repeatable (default: {', '.join(DEFAULT_MODELS)})", action="append", metavar="NAME")
-    option("asr-device", "linelist", "device: cpu, cuda, cuda:N, mps; repeatable; absent ones "
-           f"skip (default: {', '.join(DEFAULT_DEVICES)})", action="append", metavar="DEVICE")
-    option("asr-dataset", "linelist", "'smoke', a JSONL manifest or a LibriSpeech folder; "
-           "repeatable (default: smoke)", action="append", metavar="DATASET")
-    option("asr-max-wer", "linelist", "utterance WER threshold; ini lines may be "
-           "'MODEL[@DATASET] = VALUE' (default: 0.5)", metavar="FLOAT", type=float)
-    option("asr-max-corpus-wer", "linelist", "corpus WER threshold, same rules "
-           "(default: the utterance threshold)", metavar="FLOAT", type=float)
-    option("asr-report", "string", "write JSON results to PATH, atomically (default: none)",
-           metavar="PATH")
-    option("asr-rounds", "string", "timed rounds per utterance (default: 3)", metavar="N", type=int)
-    option("asr-warmup", "string", "untimed warm-up rounds per utterance (default: 1)",
-           metavar="N", type=int)
-    option("asr-normalizer", "string", "text normaliser applied to reference and hypothesis: "
-           "whisper-english, whisper-basic, none (default: whisper-english)", metavar="NAME")
-    option("asr-baseline", "string", "saved run (id in the pytest-benchmark storage, or a JSON "
-           "file) whose corpus WER the current run must not exceed (default: none)", metavar="RUN")
-    option("asr-baseline-margin", "string", "WER allowed above the baseline, as a fraction "
-           "(default: 0)", metavar="FLOAT", type=float)
-    option("asr-cache-dir", "string", "folder for converted weights (default: the user cache "
-           "folder, asrbench)", metavar="PATH")
-
-
-def _value(config: pytest.Config, name: str) -> Any:
-    """The command-line value, else the ini value, else ``None``."""
-    cli = config.getoption(name.replace("-", "_"))
-    if cli is not None:
-        return cli
-    ini = config.getini(name.replace("-", "_"))
-    return ini if ini not in ("", []) else None
-
-
-def _pyproject(config: pytest.Config) -> Path | None:
-    if config.inipath is not None and config.inipath.name == "pyproject.toml":
-        return config.inipath
-    candidate = config.rootpath / "pyproject.toml"
-    return candidate if candidate.is_file() else None
-
-
-def _rules(config: pytest.Config, tool: dict[str, Any], key: str) -> list[Any]:
-    option = f"asr-{key.replace('_', '-')}"
-    rules = parse_rules(tool[key], f"[tool.asrbench] {key}") if key in tool else []
-    ini = config.getini(option.replace("-", "_"))
-    if ini:
-        rules += parse_rules(ini, f"ini {option.replace('-', '_')}")
-    cli = config.getoption(option.replace("-", "_"))
-    if cli is not None:  # the command line replaces the default, not the per-model rules
-        rules = parse_rules(cli, f"--{option}") + [
-            r for r in rules if (r.model, r.dataset) != ("*", "*")]
-    return rules
-
-
-def build_settings(config: pytest.Config) -> Settings:
-    tool = read_tool_table(_pyproject(config))
-    base = config.invocation_params.dir
-    extra: dict[str, Any] = {}
-    for name, key, cast in (("asr-rounds", "rounds", int), ("asr-warmup", "warmup", int),
-                            ("asr-normalizer", "normaliser", str)):
-        value = _value(config, name)
-        if value is not None:
-            try:
-                extra[key] = cast(value)
-            except ValueError:
-                raise ConfigError(f"--{name} {value!r}: expected {cast.__name__}") from None
-    if (path := _value(config, "asr-report")) is not None:
-        extra["report"] = base / Path(path)
-    cache = _value(config, "asr-cache-dir") or tool.get("cache_dir")
-    if cache is not None:
-        extra["cache_dir"] = (config.rootpath / Path(str(cache)).expanduser())
-    if (baseline := _value(config, "asr-baseline")) is not None:
-        extra["baseline"] = str(baseline)
-        margin = _value(config, "asr-baseline-margin") or tool.get("baseline_margin", 0.0)
-        try:
-            extra["baseline_margin"] = float(margin)
-        except ValueError:
-            raise ConfigError(f"--asr-baseline-margin {margin!r}: expected a number") from None
-    utterance_rules = _rules(config, tool, "max_wer")
-    return Settings.build(
-        models=_value(config, "asr-model") or [],
-        devices=_value(config, "asr-device") or [],
-        datasets=_value(config, "asr-dataset") or [],
-        max_wer=utterance_rules,
-        max_corpus_wer=utterance_rules + _rules(config, tool, "max_corpus_wer"),
-        base=base,
-        **extra,
-    )
+    options.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "asrbench: a test parametrized by asrbench")
-    for kind in KINDS:
-        config.addinivalue_line("markers", f"{kind}: asrbench test on a {kind} device")
-    for name in sorted({*ENGINE_MARKERS, *engine_names()}):
-        config.addinivalue_line("markers", f"{name}: asrbench test of the {name} engine")
+    markers.register(config)
+
+
+def in_use(config: pytest.Config) -> bool:
+    """Whether this run has used asrbench (built its settings)."""
+    return BENCH in config.stash
+
+
+def bench(config: pytest.Config) -> BenchSession:
+    """The run's :class:`BenchSession`, built on first use: settings, datasets, baseline."""
+    if BENCH in config.stash:
+        return config.stash[BENCH]
+    if FAILED in config.stash:
+        raise config.stash[FAILED]
+    from asrbench import gates, weights
+    from asrbench.engines.base import engine_names
+    from asrbench.session import BenchSession
+
     try:
-        settings = build_settings(config)
+        settings = options.settings_from_config(config)
+        baseline = (None if settings.baseline is None
+                    else gates.load_baseline(settings.baseline, _storage(config)))
     except ConfigError as exc:
-        raise pytest.UsageError(f"asrbench: {exc}") from None
-    config.stash[SESSION] = BenchSession(settings)
-    config.stash[SUMMARIES] = []
-    config.stash[BASELINE] = None
-    if settings.baseline is not None:
-        try:
-            config.stash[BASELINE] = _load_baseline(config, settings.baseline)
-        except ConfigError as exc:
-            raise pytest.UsageError(f"asrbench: --asr-baseline: {exc}") from None
+        config.stash[FAILED] = pytest.UsageError(f"asrbench: {exc}")
+        raise config.stash[FAILED] from None
+    markers.register_engines(config, engine_names())
+    weights.use_cache_dir(settings.cache_dir)
+    config.stash[BASELINE] = baseline
+    config.stash[BENCH] = BenchSession(settings)
+    return config.stash[BENCH]
 
 
-def _load_baseline(config: pytest.Config, selector: str) -> SavedRun:
+def _storage(config: pytest.Config) -> Path:
     storage = str(getattr(config.option, "benchmark_storage", None) or ".benchmarks")
-    folder = config.invocation_params.dir / storage.removeprefix("file://")
-    [run] = find_runs(folder, [selector])
-    return run
+    return config.invocation_params.dir / storage.removeprefix("file://")
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    settings = config.stash[SESSION].settings
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "_asr_case" not in metafunc.fixturenames:
+        return
+    try:
+        settings = bench(metafunc.config).settings
+    except pytest.UsageError:
+        return  # raised once collection is done, as a usage error rather than a collection error
+    from asrbench.parametrize import cases
+
+    metafunc.parametrize("_asr_case", cases(settings, metafunc.fixturenames), indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A settings mistake ends the run here; otherwise each model's tests are grouped."""
+    if FAILED in config.stash:
+        raise config.stash[FAILED]
+    if in_use(config):
+        from asrbench.parametrize import order
+
+        order(items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Engine × device combinations that cannot run, among the tests selected (after -m, -k)."""
+    if in_use(session.config):
+        from asrbench.parametrize import unsupported
+
+        bench(session.config).skipped.update(unsupported(session.items))
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
+    if not in_use(config):
+        return None
+    settings = bench(config).settings
     data = ", ".join(f"{d.name} ({len(d.items)} utterances)" for d in settings.datasets)
     return (f"asrbench: models {', '.join(s.label for s in settings.models)}; devices "
             f"{', '.join(map(str, settings.devices))}; datasets {data}; "
             f"normaliser {settings.normaliser}")
 
 
-@dataclass(frozen=True)
-class Case:
-    """One parametrization: any of model, device, dataset, utterance (``None`` when unused)."""
-
-    model: ModelSpec | None
-    device: Device | None
-    dataset: Dataset | None
-    item: UtteranceSpec | None
-    rank: tuple[int, int, int, int, int]
-
-    @property
-    def id(self) -> str:
-        parts = [self.model.label if self.model else None, str(self.device) if self.device else None,
-                 self.dataset.name if self.dataset else None, self.item.id if self.item else None]
-        return "-".join(p for p in parts if p)
-
-    def marks(self) -> list[pytest.MarkDecorator]:
-        marks = [pytest.mark.asrbench]
-        if self.device is not None:
-            marks.append(getattr(pytest.mark, self.device.kind))
-        if self.model is not None:
-            marks.append(getattr(pytest.mark, self.model.engine))
-            if self.device is not None:
-                reason = engine_class(self.model.engine).unsupported_reason(self.device)
-                if reason is not None:
-                    marks.append(pytest.mark.skip(reason=reason))
-        return marks
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """A saved run's corpus WER for one model × device × dataset, and the allowed margin."""
-
-    run: str
-    wer: float
-    margin: float
-    normaliser: str
-
-    def check(self, summary: RunSummary) -> str | None:
-        """A failure message when ``summary`` regresses beyond the margin, else ``None``."""
-        if summary.normaliser != self.normaliser:
-            return (f"baseline run {self.run} was scored with {self.normaliser}, this run with "
-                    f"{summary.normaliser}: their WERs are not comparable")
-        if summary.wer > self.wer + self.margin:
-            return (f"corpus WER {summary.wer:.1%} regressed from {self.wer:.1%} in baseline run "
-                    f"{self.run} (margin {self.margin:.1%})")
-        return None
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "_asr_case" not in metafunc.fixturenames:
-        return
-    session = metafunc.config.stash[SESSION]
-    settings = session.settings
-    names = metafunc.fixturenames
-    models = list(enumerate(settings.models)) if "asr_model" in names else [(0, None)]
-    devs = list(enumerate(settings.devices)) if "asr_device" in names else [(0, None)]
-    wants_item = "utterance" in names
-    datasets = (list(enumerate(settings.datasets))
-                if wants_item or "asr_dataset" in names else [(0, None)])
-    params = []
-    for mi, model in models:
-        for di, device in devs:
-            if model is not None and device is not None:
-                reason = engine_class(model.engine).unsupported_reason(device)
-                if reason is not None:
-                    session.skipped[(model.label, str(device))] = reason
-            for si, dataset in datasets:
-                items = list(enumerate(dataset.items)) if wants_item and dataset else [(-1, None)]
-                for ii, item in items:
-                    # corpus-level tests (no item) sort after the utterances they summarise
-                    rank = (mi, di, si, 0 if item is not None else 1, ii)
-                    case = Case(model, device, dataset, item, rank)
-                    params.append(pytest.param(case, id=case.id, marks=case.marks()))
-    metafunc.parametrize("_asr_case", params, indirect=True)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group tests by model and device so each model loads once; other tests keep their place."""
-    slots = [i for i, item in enumerate(items) if _case_of(item) is not None]
-    ordered = sorted((items[i] for i in slots), key=lambda item: _case_of(item).rank)  # type: ignore[union-attr]
-    for slot, item in zip(slots, ordered, strict=True):
-        items[slot] = item
-
-
-def _case_of(item: pytest.Item) -> Case | None:
-    callspec = getattr(item, "callspec", None)
-    case = callspec.params.get("_asr_case") if callspec is not None else None
-    return case if isinstance(case, Case) else None
-
+# -- fixtures ---------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def asr_session(pytestconfig: pytest.Config) -> BenchSession:
     """The run's :class:`BenchSession`: settings, model cache and results."""
-    return pytestconfig.stash[SESSION]
+    return bench(pytestconfig)
 
 
 @pytest.fixture
 def _asr_case(request: pytest.FixtureRequest) -> Case:
+    from asrbench.parametrize import Case
+
     case = getattr(request, "param", None)
     if not isinstance(case, Case):
         raise pytest.UsageError("asrbench fixtures are parametrized by the asrbench plugin only")
@@ -271,8 +141,10 @@ def _asr_case(request: pytest.FixtureRequest) -> Case:
 @pytest.fixture
 def asr_device(_asr_case: Case, asr_session: BenchSession) -> Device:
     """The device under test; skips when this machine does not have it."""
+    from asrbench.devices import unavailable_reason
+
     assert _asr_case.device is not None
-    reason = devices.unavailable_reason(_asr_case.device)
+    reason = unavailable_reason(_asr_case.device)
     if reason is not None:
         if _asr_case.model is not None:
             asr_session.skipped[(_asr_case.model.label, str(_asr_case.device))] = reason
@@ -323,17 +195,17 @@ def asr_max_corpus_wer(_asr_case: Case, asr_session: BenchSession) -> float:
 
 
 @pytest.fixture
-def asr_baseline(_asr_case: Case, request: pytest.FixtureRequest) -> Baseline | None:
+def asr_baseline(_asr_case: Case, asr_session: BenchSession,
+                 request: pytest.FixtureRequest) -> Baseline | None:
     """The ``--asr-baseline`` run's figures for this model × device × dataset, or ``None``."""
-    run = request.config.stash[BASELINE]
+    from asrbench.gates import baseline_for
+
     case = _asr_case
-    if run is None or case.model is None or case.device is None or case.dataset is None:
+    if case.model is None or case.device is None or case.dataset is None:
         return None
-    figures = run.runs.get((case.model.label, str(case.device), case.dataset.name))
-    if figures is None or figures.get("wer") is None:
-        return None
-    margin = request.config.stash[SESSION].settings.baseline_margin
-    return Baseline(run.id, float(figures["wer"]), margin, str(figures.get("normaliser")))
+    return baseline_for(request.config.stash[BASELINE],
+                        (case.model.label, str(case.device), case.dataset.name),
+                        asr_session.settings.baseline_margin)
 
 
 @pytest.fixture
@@ -341,6 +213,7 @@ def asr_benchmark(
     benchmark: Any, asr_session: BenchSession
 ) -> Callable[[LoadedModel, Utterance], UtteranceResult]:
     """``asr_benchmark(asr_model, utterance)``: one timed, scored transcription via pytest-benchmark."""
+    from asrbench import runner
 
     def run(model: LoadedModel, utterance: Utterance) -> UtteranceResult:
         return runner.benchmark_utterance(asr_session, benchmark, model, utterance)
@@ -351,6 +224,7 @@ def asr_benchmark(
 @pytest.fixture
 def asr_corpus(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], RunSummary]:
     """``asr_corpus(asr_model, asr_dataset)``: corpus WER/RTF over the dataset."""
+    from asrbench import runner
 
     def run(model: LoadedModel, dataset: Dataset) -> RunSummary:
         return runner.corpus_summary(asr_session, model, dataset)
@@ -358,41 +232,44 @@ def asr_corpus(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], Ru
     return run
 
 
-def _software() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in ("pytest-asrbench", "torch", "torchaudio", "jiwer", "whisper-normalizer",
-                 "faster-whisper", "ctranslate2", "openai-whisper", "liquid-audio",
-                 "transformers"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
+# -- end of the run ---------------------------------------------------------------------------------
 
 def _report(config: pytest.Config) -> dict[str, Any]:
-    session = config.stash[SESSION]
+    from asrbench import report, versions
+
+    session = bench(config)
     return report.build_report(
         session.summaries(), session.results.values(), skipped=session.skipped,
-        normaliser=session.normaliser, software=_software(),
+        normaliser=session.normaliser, software=versions.software(),
     )
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.stash[PYTEST_SESSION] = session
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
+    """Write the report; after the terminal summary, OR a timing regression into the exit status.
 
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+    The terminal summary (where pytest-benchmark finds timing regressions) runs inside this hook,
+    so its outcome is known once the other implementations are done. A failure status is added to
+    whatever the run already has, never written over it.
+    """
     config = session.config
-    if SESSION not in config.stash:
-        return
-    bench = config.stash[SESSION]
-    config.stash[SUMMARIES] = bench.summaries()
-    path = bench.settings.report
-    if path is not None:
-        report.write_json_atomic(path, _report(config))
-    bench.release()
+    if in_use(config):
+        from asrbench import report, weights
+
+        bench_session = bench(config)
+        config.stash[SUMMARIES] = bench_session.summaries()
+        if bench_session.settings.report is not None:
+            report.write_json_atomic(bench_session.settings.report, _report(config))
+        bench_session.release()
+        weights.use_cache_dir(None)
+    yield
+    if config.stash.get(REGRESSION, False):
+        session.exitstatus = failed_status(session.exitstatus)
+
+
+def failed_status(status: int) -> int:
+    """``status`` with a test failure added: OK becomes TESTS_FAILED, anything else is kept."""
+    return pytest.ExitCode.TESTS_FAILED if status == pytest.ExitCode.OK else status
 
 
 @pytest.hookimpl(wrapper=True)
@@ -400,7 +277,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     """Our summary, and a clean failure for pytest-benchmark's timing regressions.
 
     ``--benchmark-compare-fail`` raises PerformanceRegression from this hook, which pytest shows as
-    an internal-error traceback; it becomes a plain message and exit status 1 instead.
+    an internal-error traceback; it becomes a plain message, and the run fails (see
+    :func:`pytest_sessionfinish`).
     """
     regression = False
     try:
@@ -409,30 +287,35 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
         if type(exc).__name__ != "PerformanceRegression":
             raise
         regression = True
-    if SESSION not in config.stash:
-        return
-    bench = config.stash[SESSION]
-    summaries = config.stash[SUMMARIES]
-    if summaries or bench.skipped:
-        terminalreporter.section("asrbench")
-        for line in report.format_summary(summaries, bench.skipped):
-            terminalreporter.write_line(line)
-        if bench.settings.report is not None:
-            terminalreporter.write_line(f"report written to {bench.settings.report}")
+    if regression:
+        config.stash[REGRESSION] = True
+    if in_use(config):
+        from asrbench import report
+
+        bench_session = bench(config)
+        summaries = config.stash.get(SUMMARIES, [])
+        if summaries or bench_session.skipped:
+            terminalreporter.section("asrbench")
+            for line in report.format_summary(summaries, bench_session.skipped):
+                terminalreporter.write_line(line)
+            if bench_session.settings.report is not None:
+                terminalreporter.write_line(f"report written to {bench_session.settings.report}")
     if regression:
         terminalreporter.write_line(
             "asrbench: timings regressed beyond --benchmark-compare-fail (listed above); "
             "the run fails", red=True, bold=True)
-        config.stash[PYTEST_SESSION].exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
-    machine_info["asrbench"] = {"software": _software()}
+    """Always, used or not: pytest-benchmark asks before collection when comparing runs."""
+    from asrbench import versions
+
+    machine_info["asrbench"] = {"software": versions.software()}
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any,
                                  output_json: dict[str, Any]) -> None:
-    if SESSION in config.stash:
+    if in_use(config):
         output_json["asrbench"] = _report(config)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from asrbench.files import write_atomic
 from asrbench.results import RunSummary, UtteranceResult
 
 __all__ = ["build_report", "format_summary", "write_json_atomic"]
@@ -53,19 +52,8 @@ def build_report(
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary file beside ``path`` and rename: readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` as JSON, atomically (see :func:`asrbench.files.write_atomic`)."""
+    write_atomic(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def _pct(value: float) -> str:

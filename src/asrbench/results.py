@@ -1,6 +1,7 @@
 """Result records: one per transcription, and the per model × device × dataset summary.
 
-Frozen dataclasses with ``as_dict`` for the JSON report and pytest-benchmark's ``extra_info``.
+Frozen dataclasses with ``as_dict`` for the JSON report; pytest-benchmark's ``extra_info`` is
+:meth:`UtteranceResult.extra_info`, derived from it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asrbench.metrics import Counts, Score, bootstrap_wer_interval, percentile, rtf, rtfx, total
+from asrbench.metrics import Counts, Rates, Score, bootstrap_wer_interval, percentile, rtf, rtfx, total
 
 __all__ = ["LoadInfo", "RunSummary", "UtteranceResult", "summarise"]
 
@@ -26,7 +27,7 @@ class LoadInfo:
 
 
 @dataclass(frozen=True)
-class UtteranceResult:
+class UtteranceResult(Rates):
     """One utterance transcribed by one model on one device.
 
     ``latencies`` holds every timed call in order, warm-up calls first (``warmup`` of them):
@@ -65,12 +66,12 @@ class UtteranceResult:
         return rtf(self.latency, self.audio_seconds)
 
     @property
-    def wer(self) -> float:
-        return self.score.wer
+    def words(self) -> Counts:  # type: ignore[override]
+        return self.score.words
 
     @property
-    def cer(self) -> float:
-        return self.score.cer
+    def chars(self) -> Counts:  # type: ignore[override]
+        return self.score.chars
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,9 +94,19 @@ class UtteranceResult:
             "audio_seconds": self.audio_seconds,
         }
 
+    def extra_info(self) -> dict[str, Any]:
+        """:meth:`as_dict` for pytest-benchmark's ``extra_info``: scalars and word errors, with
+        ``utterance`` for ``id``; the normalised texts and the latency list are left out."""
+        info = {k: v for k, v in self.as_dict().items() if k not in _NOT_EXTRA}
+        info["utterance"] = info.pop("id")
+        return info
+
+
+_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies")
+
 
 @dataclass(frozen=True)
-class RunSummary:
+class RunSummary(Rates):
     """Corpus-level figures for one model × device × dataset."""
 
     model: str
@@ -114,14 +125,6 @@ class RunSummary:
     load_seconds: float | None
     normaliser: str
     info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def wer(self) -> float:
-        return self.words.rate
-
-    @property
-    def cer(self) -> float:
-        return self.chars.rate
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -68,19 +68,7 @@ def benchmark_utterance(session: BenchSession, benchmark: Any, model: LoadedMode
     result = _result(session, model, utterance, text, latencies, settings.warmup)
     benchmark.group = f"{model.label}-{model.device}-{utterance.dataset}"
     benchmark.extra_info.update({
-        "wer": result.wer,
-        "cer": result.cer,
-        "rtf": result.rtf,
-        "latency": result.latency,
-        "cold_latency": result.cold_latency,
-        "audio_seconds": result.audio_seconds,
-        "model": result.model,
-        "device": result.device,
-        "dataset": result.dataset,
-        "utterance": result.id,
-        "reference": result.reference,
-        "hypothesis": result.hypothesis,
-        "word_errors": result.score.words.as_dict(),
+        **result.extra_info(),
         "normaliser": session.normaliser,
         "load_seconds": model.load.seconds,
         **{k: v for k, v in model.load.info.items() if isinstance(v, str | int | float | bool)},

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asrbench import devices
-from asrbench.config import Settings
 from asrbench.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.devices import Device
 from asrbench.engines.base import Engine, ModelSpec, engine_class
 from asrbench.errors import AsrBenchError, EngineError
 from asrbench.metrics import get_normaliser
+from asrbench.options import Settings
 from asrbench.results import LoadInfo, RunSummary, UtteranceResult, summarise
 
 __all__ = ["BenchSession", "LoadedModel"]

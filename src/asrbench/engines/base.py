@@ -22,8 +22,10 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from asrbench import versions
 from asrbench.devices import Device
 from asrbench.errors import ConfigError, EngineError, EngineUnavailable
+from asrbench.markers import BUILTIN_ENGINES
 
 __all__ = [
     "DECODING_DEFAULTS",
@@ -59,9 +61,7 @@ _BUILTIN = {
     "whisper": "asrbench.engines.whisper:WhisperEngine",
     "lfm2_5_audio": "asrbench.engines.lfm:LfmAudioEngine",
 }
-#: Engine markers registered even before their engine module exists here, so that test selections
-#: written for them (``-m lfm2_5_audio``) are valid under ``--strict-markers``.
-ENGINE_MARKERS = ("faster_whisper", "whisper", "lfm2_5_audio")
+ENGINE_MARKERS = BUILTIN_ENGINES  # kept for callers; the markers module owns the list
 _registered: dict[str, str | type[Engine]] = {}
 
 
@@ -231,13 +231,7 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else "no message"
 
 
-def _version(package: str | None) -> str | None:
-    if package is None:
-        return None
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
+_version = versions.version
 
 
 def register_engine(name: str, target: str | type[Engine]) -> None:

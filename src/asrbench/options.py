@@ -1,0 +1,359 @@
+"""Every asrbench option, declared once in :data:`OPTIONS`.
+
+From the table come the command-line options (one ``asrbench`` group), their ini mirrors, the
+accepted ``[tool.asrbench]`` keys, the ``--help`` text and the frozen :class:`Settings`. A value is
+taken from the command line, else the ini file, else ``[tool.asrbench]``, else the default
+(:func:`resolve`), and every value, the default included, goes through the entry's ``parse``.
+
+Adding an option is one :class:`Option` entry in :data:`OPTIONS` plus its use
+(``settings.<field>``). This module imports nothing heavy: parsers import what they need when
+they run, so a pytest run that uses no asrbench fixture pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, make_dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from asrbench.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pytest
+
+    from asrbench.config import Rule, Thresholds
+
+__all__ = [
+    "OPTIONS",
+    "Option",
+    "Settings",
+    "Source",
+    "add_options",
+    "read_tool_table",
+    "resolve",
+    "settings_from_config",
+    "tool_keys",
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a value came from: ``where`` names it in errors, ``base`` anchors relative paths."""
+
+    where: str
+    base: Path
+    command_line: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option. ``parse(value, source)`` validates a raw value (default included).
+
+    ``repeatable``: given several times on the command line, a line list in ini, a list in
+    ``[tool.asrbench]``. ``rules``: ``MODEL[@DATASET] = VALUE`` threshold rules, layered rather
+    than replaced (see :func:`resolve`). ``cli_type`` converts on the command line already, so a
+    malformed number is an error at start-up.
+    """
+
+    name: str
+    field: str
+    help: str
+    parse: Callable[[Any, Source], Any]
+    default: Any = None
+    default_text: str | None = None
+    metavar: str = "VALUE"
+    cli_type: Callable[[str], Any] | None = None
+    repeatable: bool = False
+    rules: bool = False
+    tool_key: str | None = ""
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def ini(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def key(self) -> str | None:
+        """The ``[tool.asrbench]`` key (the field name unless declared), or ``None``: not there."""
+        return self.field if self.tool_key == "" else self.tool_key
+
+    @property
+    def help_text(self) -> str:
+        default = self.default_text
+        if default is None:
+            values = self.default if isinstance(self.default, tuple | list) else [self.default]
+            default = ", ".join("none" if v is None else str(v) for v in values)
+        return f"{self.help} (default: {default})"
+
+
+# -- parsers: each takes the raw value and its source, and imports what it needs -----------------
+
+def _items(value: Any) -> list[str]:
+    values = value if isinstance(value, list | tuple) else [value]
+    unique: list[str] = []
+    for item in values:
+        if str(item) not in unique:
+            unique.append(str(item))
+    return unique
+
+
+def _models(value: Any, source: Source) -> tuple[Any, ...]:
+    from asrbench.engines.base import parse_model_spec
+
+    return tuple(parse_model_spec(m) for m in _items(value))
+
+
+def _devices(value: Any, source: Source) -> tuple[Any, ...]:
+    from asrbench.devices import parse_device
+
+    return tuple(parse_device(d) for d in _items(value))
+
+
+def _datasets(value: Any, source: Source) -> tuple[Any, ...]:
+    from asrbench.datasets import load_dataset
+
+    loaded = tuple(load_dataset(d, base=source.base) for d in _items(value))
+    names = [d.name for d in loaded]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{source.where}: two datasets are both named {name!r}")
+    return loaded
+
+
+def _rules(value: Any, source: Source) -> tuple[Rule, ...]:
+    from asrbench.config import Rule, parse_rules
+
+    if value is None:
+        return ()
+    if isinstance(value, Rule):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(v, Rule) for v in value):
+        return tuple(value)
+    return tuple(parse_rules(value, source.where))
+
+
+def _path(value: Any, source: Source) -> Path | None:
+    return None if value is None else source.base / Path(str(value)).expanduser()
+
+
+def _text(value: Any, source: Source) -> str | None:
+    return None if value is None else str(value)
+
+
+def _at_least(minimum: int) -> Callable[[Any, Source], int]:
+    def parse(value: Any, source: Source) -> int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{source.where} {value!r}: expected an integer")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source.where} {value!r}: expected an integer") from None
+        if number < minimum:
+            raise ConfigError(f"{source.where} {number}: must be at least {minimum}")
+        return number
+
+    return parse
+
+
+def _fraction(value: Any, source: Source) -> float:
+    from asrbench.config import parse_number
+
+    return parse_number(value, source.where)
+
+
+def _normaliser(value: Any, source: Source) -> str:
+    from asrbench.metrics import NORMALISERS
+
+    if value not in NORMALISERS:
+        raise ConfigError(f"{source.where} {value!r}: unknown; valid: {', '.join(NORMALISERS)}")
+    return str(value)
+
+
+#: The table. Order is ``--help`` order; ``field`` is the :class:`Settings` attribute.
+OPTIONS: tuple[Option, ...] = (
+    Option("asr-model", "models", "model to benchmark, ENGINE[:MODEL][,KEY=VALUE...]; repeatable",
+           _models, default=("faster_whisper", "whisper"), metavar="NAME", repeatable=True),
+    Option("asr-device", "devices", "device: cpu, cuda, cuda:N, mps; repeatable; absent ones skip",
+           _devices, default=("cpu", "cuda", "mps"), metavar="DEVICE", repeatable=True),
+    Option("asr-dataset", "datasets", "'smoke', a JSONL manifest or a LibriSpeech folder; "
+           "repeatable", _datasets, default=("smoke",), metavar="DATASET", repeatable=True),
+    Option("asr-max-wer", "max_wer", "utterance WER threshold; ini lines and [tool.asrbench] "
+           "tables may give rules 'MODEL[@DATASET] = VALUE'", _rules, default=0.5,
+           metavar="FLOAT", cli_type=float, rules=True),
+    Option("asr-max-corpus-wer", "max_corpus_wer", "corpus WER threshold, same rules",
+           _rules, default_text="the utterance threshold", metavar="FLOAT", cli_type=float,
+           rules=True),
+    Option("asr-report", "report", "write JSON results to PATH, atomically", _path,
+           metavar="PATH"),
+    Option("asr-rounds", "rounds", "timed rounds per utterance", _at_least(1), default=3,
+           metavar="N", cli_type=int),
+    Option("asr-warmup", "warmup", "untimed warm-up rounds per utterance", _at_least(0),
+           default=1, metavar="N", cli_type=int),
+    Option("asr-normalizer", "normaliser", "text normaliser applied to reference and hypothesis: "
+           "whisper-english, whisper-basic, none", _normaliser, default="whisper-english",
+           metavar="NAME"),
+    Option("asr-baseline", "baseline", "saved run (id in the pytest-benchmark storage, or a JSON "
+           "file) whose corpus WER the current run must not exceed", _text, metavar="RUN"),
+    Option("asr-baseline-margin", "baseline_margin", "WER allowed above the baseline, as a "
+           "fraction", _fraction, default=0.0, metavar="FLOAT", cli_type=float),
+    Option("asr-cache-dir", "cache_dir", "folder for converted weights", _path,
+           default_text="$ASRBENCH_CACHE_DIR, else the user cache folder, asrbench",
+           metavar="PATH"),
+)
+
+
+def tool_keys(options: Iterable[Option] = OPTIONS) -> list[str]:
+    """The keys ``[tool.asrbench]`` accepts."""
+    return [o.key for o in options if o.key is not None]
+
+
+# -- precedence ------------------------------------------------------------------------------------
+
+def resolve(option: Option, layers: Sequence[tuple[Source, Any]]) -> Any:
+    """The parsed value of ``option`` from ``layers``, lowest precedence first.
+
+    Callers pass (default, ``[tool.asrbench]``, ini, command line), leaving out absent ones. The
+    highest layer present wins, except for threshold rules: those add up, later rules overriding
+    earlier ones where both match, and the command line replaces only the default rule
+    (``MODEL`` and ``DATASET`` both ``*``), keeping the per-model rules from the files.
+    """
+    if not option.rules:
+        source, value = layers[-1]
+        return option.parse(value, source)
+    rules: list[Any] = []
+    for source, value in layers:
+        parsed = list(option.parse(value, source))
+        if source.command_line:
+            rules = parsed + [r for r in rules if (r.model, r.dataset) != ("*", "*")]
+        else:
+            rules += parsed
+    return tuple(rules)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != []
+
+
+def _default(option: Option, base: Path) -> tuple[Source, Any]:
+    return Source("default", base), option.default
+
+
+def settings_from_config(config: pytest.Config, options: Sequence[Option] = OPTIONS) -> Settings:
+    """Read the command line, ini file and ``[tool.asrbench]`` of ``config`` into :class:`Settings`.
+
+    Relative paths on the command line and in the ini file are read from the invocation folder,
+    those in ``[tool.asrbench]`` from the ``pyproject.toml`` folder.
+    """
+    pyproject = _pyproject(config)
+    tool = read_tool_table(pyproject, options)
+    here = config.invocation_params.dir
+    values: dict[str, Any] = {}
+    for option in options:
+        layers = [_default(option, here)]
+        if option.key is not None and option.key in tool and pyproject is not None:
+            layers.append((Source(f"[tool.asrbench] {option.key}", pyproject.parent),
+                           tool[option.key]))
+        ini = config.getini(option.ini)
+        if _present(ini):
+            layers.append((Source(f"ini {option.ini}", here), ini))
+        cli = config.getoption(option.ini)
+        if _present(cli):
+            layers.append((Source(option.flag, here, command_line=True), cli))
+        values[option.field] = resolve(option, layers)
+    return Settings(**values)
+
+
+def _pyproject(config: pytest.Config) -> Path | None:
+    if config.inipath is not None and config.inipath.name == "pyproject.toml":
+        return config.inipath
+    candidate = config.rootpath / "pyproject.toml"
+    return candidate if candidate.is_file() else None
+
+
+def read_tool_table(pyproject: Path | None, options: Iterable[Option] = OPTIONS) -> dict[str, Any]:
+    """``[tool.asrbench]`` from ``pyproject``, with unknown keys rejected."""
+    if pyproject is None or not pyproject.is_file():
+        return {}
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML ({exc})") from exc
+    table = data.get("tool", {}).get("asrbench", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.asrbench] must be a table")
+    valid = tool_keys(options)
+    for key in table:
+        if key not in valid:
+            raise ConfigError(
+                f"{pyproject}: [tool.asrbench] unknown key {key!r}; valid: {', '.join(valid)}")
+    return table
+
+
+# -- pytest -------------------------------------------------------------------------------------
+
+def add_options(parser: pytest.Parser, options: Iterable[Option] = OPTIONS) -> None:
+    """Each option on the command line (group ``asrbench``) and as an ini value."""
+    group = parser.getgroup("asrbench", "speech recognition benchmarks (asrbench)")
+    for option in options:
+        kwargs: dict[str, Any] = {"action": "append"} if option.repeatable else {}
+        if option.cli_type is not None:
+            kwargs["type"] = option.cli_type
+        group.addoption(option.flag, dest=option.ini, metavar=option.metavar,
+                        help=option.help_text, **kwargs)
+        ini_type: Literal["linelist", "string"] = (
+            "linelist" if option.repeatable or option.rules else "string")
+        parser.addini(option.ini, option.help_text, type=ini_type)
+
+
+# -- Settings -------------------------------------------------------------------------------------
+
+class _SettingsBase:
+    """What :class:`Settings` adds to its fields (one per :data:`OPTIONS` entry)."""
+
+    max_wer: tuple[Rule, ...]
+    max_corpus_wer: tuple[Rule, ...]
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """Utterance rules; corpus rules are the utterance rules overridden by the corpus ones."""
+        from asrbench.config import Thresholds
+
+        return Thresholds(tuple(self.max_wer), (*self.max_wer, *self.max_corpus_wer))
+
+    @classmethod
+    def build(cls, *, base: Path | None = None, **raw: Any) -> Settings:
+        """Settings from raw values by field name, parsed like command-line values; defaults
+        for the rest. ``base`` anchors relative paths (default: the current folder)."""
+        here = base if base is not None else Path.cwd()
+        by_field = {o.field: o for o in OPTIONS}
+        unknown = sorted(set(raw) - set(by_field))
+        if unknown:
+            raise TypeError(f"Settings.build: unknown field(s) {', '.join(unknown)}")
+        values = {}
+        for name, option in by_field.items():
+            layers = [_default(option, here)]
+            if name in raw and _present(raw[name]):
+                layers.append((Source(option.flag, here, command_line=True), raw[name]))
+            values[name] = resolve(option, layers)
+        return Settings(**values)
+
+
+if TYPE_CHECKING:
+
+    class Settings(_SettingsBase):
+        """Frozen: one field per :data:`OPTIONS` entry, named by its ``field``."""
+
+        def __init__(self, **values: Any) -> None: ...
+        def __getattr__(self, name: str) -> Any: ...
+
+else:
+    Settings = make_dataclass(
+        "Settings", [(o.field, object, field(default=None)) for o in OPTIONS], bases=(_SettingsBase,),
+        frozen=True, module=__name__,
+        namespace={"__doc__": "Frozen: one field per :data:`OPTIONS` entry, named by its field."},
+    )
