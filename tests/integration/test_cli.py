@@ -164,3 +164,24 @@ def test_doctor_flags_a_torch_torchaudio_pair_that_does_not_match(monkeypatch, c
 def test_doctor_is_healthy_on_the_locked_environment(capsys):
     assert main(["doctor"]) == 0
     assert "Broken:" not in capsys.readouterr().out
+
+
+def test_timing_regression_is_ored_into_the_exit_status(project, monkeypatch):
+    from asrbench.plugin import failed_status
+
+    assert failed_status(pytest.ExitCode.OK) == pytest.ExitCode.TESTS_FAILED
+    assert failed_status(pytest.ExitCode.TESTS_FAILED) == pytest.ExitCode.TESTS_FAILED
+    assert failed_status(pytest.ExitCode.INTERRUPTED) == pytest.ExitCode.INTERRUPTED
+    args = [*BASE, "--asr-device", "cpu", "--asr-rounds", "3", "--benchmark-autosave"]
+    monkeypatch.setenv("STUB_SLEEP", "0")
+    project.runpytest_inprocess(*args).assert_outcomes(passed=4)
+    monkeypatch.setenv("STUB_SLEEP", "0.02")
+    # another plugin's status is kept, not overwritten by the regression's
+    project.makeconftest(
+        (project.path / "conftest.py").read_text()
+        + "\ndef pytest_sessionfinish(session):\n"
+          "    session.exitstatus = 2\n")
+    result = project.runpytest_inprocess(*args, "--benchmark-compare",
+                                         "--benchmark-compare-fail=mean:100%")
+    result.stdout.fnmatch_lines(["*timings regressed beyond --benchmark-compare-fail*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import BASE  # type: ignore[import-not-found]
@@ -118,3 +120,22 @@ def test_a_broken_engine_errors_its_tests_instead_of_skipping(project, break_imp
     assert outcomes.get("errors", 0) == 4  # three utterances and the corpus test
     result.stdout.fnmatch_lines(["*liquid-audio 1.3.0 is installed but cannot be imported "
                                  "(RuntimeError: Detected that PyTorch and TorchAudio*"])
+
+
+@pytest.mark.parametrize(("selection", "listed"), [("cpu", False), ("mps", True)])
+def test_skip_summary_lists_only_selected_tests(project, selection, listed):
+    result = project.runpytest_inprocess(
+        *BASE, "--asr-model", "faster_whisper", "-m", selection, "--co", "--asr-report", "r.json")
+    report = json.loads((project.path / "r.json").read_text())
+    skipped = {(s["model"], s["device"]) for s in report["skipped"]}
+    lines = [line for line in result.stdout.lines if "faster_whisper:tiny.en / mps" in line]
+    assert bool(lines) == listed
+    assert (("faster_whisper:tiny.en", "mps") in skipped) == listed
+    if not listed:
+        assert not [s for s in skipped if s[1] in ("mps", "cuda")]
+
+
+def test_header_line_names_what_runs(project):
+    result = project.runpytest_inprocess(*BASE, "--co", "--asr-device", "cpu")
+    result.stdout.fnmatch_lines(["asrbench: models stub:answers.json; devices cpu; "
+                                 "datasets set (3 utterances); normaliser whisper-english"])
