@@ -12,7 +12,6 @@ they run, so a pytest run that uses no asrbench fixture pays nothing for them.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
@@ -279,6 +278,8 @@ def read_tool_table(pyproject: Path | None, options: Iterable[Option] = OPTIONS)
     """``[tool.asrbench]`` from ``pyproject``, with unknown keys rejected."""
     if pyproject is None or not pyproject.is_file():
         return {}
+    import tomllib
+
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -139,3 +139,15 @@ def test_header_line_names_what_runs(project):
     result = project.runpytest_inprocess(*BASE, "--co", "--asr-device", "cpu")
     result.stdout.fnmatch_lines(["asrbench: models stub:answers.json; devices cpu; "
                                  "datasets set (3 utterances); normaliser whisper-english"])
+
+
+def test_cache_dir_option_is_where_weights_go(project):
+    project.makepyfile(test_cache=(
+        "from asrbench import weights\n"
+        "def test_folder(asr_session):\n"
+        "    assert weights.cache_dir() == asr_session.settings.cache_dir\n"
+        "    assert weights.cache_dir().name == 'w'\n"))
+    project.runpytest_inprocess(*BASE, "--asr-cache-dir", "w", "test_cache.py").assert_outcomes(passed=1)
+    from asrbench import weights
+
+    assert weights.cache_dir().name != "w"  # forgotten at the end of the run
