@@ -21,7 +21,6 @@ import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 from asrbench import versions
 from asrbench.errors import ConfigError
@@ -34,10 +33,13 @@ __all__ = [
     "Score",
     "bootstrap_wer_interval",
     "get_normaliser",
+    "normaliser_names",
     "percentile",
+    "register_normaliser",
     "rtf",
     "rtfx",
     "score",
+    "unregister_normaliser",
 ]
 
 
@@ -89,11 +91,13 @@ class Normaliser:
     """A named text normaliser; ``label`` (name, package, version) is recorded with every score."""
 
     name: str
-    package: str
+    package: str | None
     apply: Callable[[str], str]
 
     @property
     def label(self) -> str:
+        if self.package is None:
+            return self.name
         version = versions.version(self.package) or "unknown"
         return f"{self.name} ({self.package} {version})"
 
@@ -139,21 +143,60 @@ def _whitespace() -> Callable[[str], str]:
     return lambda text: " ".join(text.split())
 
 
-_FACTORIES: dict[str, tuple[str, Callable[[], Callable[[str], str]]]] = {
-    "whisper-english": ("whisper-normalizer", _whisper_english),
-    "whisper-basic": ("whisper-normalizer", _whisper_basic),
-    "none": ("pytest-asrbench", _whitespace),
-}
-NORMALISERS = tuple(_FACTORIES)
+class _Lazy:
+    """A normaliser built on its first call (Whisper's loads a spelling table)."""
+
+    def __init__(self, factory: Callable[[], Callable[[str], str]]) -> None:
+        self._factory = factory
+        self._built: Callable[[str], str] | None = None
+
+    def __call__(self, text: str) -> str:
+        if self._built is None:
+            self._built = self._factory()
+        return self._built(text)
 
 
-@cache
+_REGISTRY: dict[str, Normaliser] = {}
+
+
+def register_normaliser(name: str, normalise: Callable[[str], str], *,
+                        package: str | None = None) -> None:
+    """Add (or replace) the normaliser ``name``; ``package`` versions its label."""
+    if not name or not isinstance(name, str):
+        raise ConfigError(f"normaliser name {name!r}: expected a non-empty string")
+    if not callable(normalise):
+        raise ConfigError(f"normaliser {name!r}: {normalise!r} is not callable")
+    _REGISTRY[name] = Normaliser(name, package, normalise)
+
+
+def unregister_normaliser(name: str, previous: Normaliser | None = None) -> None:
+    """Remove ``name``, or put back ``previous`` (what a registration replaced)."""
+    if previous is None:
+        _REGISTRY.pop(name, None)
+    else:
+        _REGISTRY[name] = previous
+
+
+def normaliser_names() -> tuple[str, ...]:
+    """Every registered normaliser name: the built-in ones, then those added by plugins."""
+    return tuple(_REGISTRY)
+
+
+register_normaliser("whisper-english", _Lazy(_whisper_english), package="whisper-normalizer")
+register_normaliser("whisper-basic", _Lazy(_whisper_basic), package="whisper-normalizer")
+register_normaliser("none", _whitespace(), package="pytest-asrbench")
+#: The built-in normaliser names (plugins add more: see :func:`normaliser_names`).
+NORMALISERS = tuple(_REGISTRY)
+
+
 def get_normaliser(name: str) -> Normaliser:
-    """The normaliser called ``name``; built once, since Whisper's loads a spelling table."""
-    if name not in _FACTORIES:
-        raise ConfigError(f"--asr-normalizer {name!r}: unknown; valid: {', '.join(NORMALISERS)}")
-    package, factory = _FACTORIES[name]
-    return Normaliser(name, package, factory())
+    """The normaliser registered as ``name``."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"--asr-normalizer {name!r}: unknown; valid: {', '.join(normaliser_names())}"
+        ) from None
 
 
 def _counts(reference: list[str], hypothesis: list[str]) -> Counts:

@@ -30,6 +30,7 @@ __all__ = [
     "Settings",
     "Source",
     "add_options",
+    "option_value",
     "read_tool_table",
     "resolve",
     "settings_from_config",
@@ -44,6 +45,8 @@ class Source:
     where: str
     base: Path
     command_line: bool = False
+    #: The run's config, when read from one: dataset values then go through its hooks.
+    config: pytest.Config | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,15 @@ def _devices(value: Any, source: Source) -> tuple[Any, ...]:
 
 
 def _datasets(value: Any, source: Source) -> tuple[Any, ...]:
-    from asrbench.datasets import load_dataset
+    if source.config is not None:
+        from asrbench.formats import resolve_dataset
 
-    loaded = tuple(load_dataset(d, base=source.base) for d in _items(value))
+        config = source.config
+        loaded = tuple(resolve_dataset(config, d, source.base) for d in _items(value))
+    else:
+        from asrbench.datasets import load_dataset
+
+        loaded = tuple(load_dataset(d, base=source.base) for d in _items(value))
     names = [d.name for d in loaded]
     for name in names:
         if names.count(name) > 1:
@@ -165,11 +174,19 @@ def _fraction(value: Any, source: Source) -> float:
     return parse_number(value, source.where)
 
 
-def _normaliser(value: Any, source: Source) -> str:
-    from asrbench.metrics import NORMALISERS
+def _column(value: Any, source: Source) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ConfigError(f"{source.where}: a column name cannot be empty")
+    return text
 
-    if value not in NORMALISERS:
-        raise ConfigError(f"{source.where} {value!r}: unknown; valid: {', '.join(NORMALISERS)}")
+
+def _normaliser(value: Any, source: Source) -> str:
+    from asrbench.metrics import normaliser_names
+
+    if value not in normaliser_names():
+        raise ConfigError(f"{source.where} {value!r}: unknown; "
+                          f"valid: {', '.join(normaliser_names())}")
     return str(value)
 
 
@@ -179,8 +196,9 @@ OPTIONS: tuple[Option, ...] = (
            _models, default=("faster_whisper", "whisper"), metavar="NAME", repeatable=True),
     Option("asr-device", "devices", "device: cpu, cuda, cuda:N, mps; repeatable; absent ones skip",
            _devices, default=("cpu", "cuda", "mps"), metavar="DEVICE", repeatable=True),
-    Option("asr-dataset", "datasets", "'smoke', a JSONL manifest or a LibriSpeech folder; "
-           "repeatable", _datasets, default=("smoke",), metavar="DATASET", repeatable=True),
+    Option("asr-dataset", "datasets", "'smoke', a JSONL manifest, a LibriSpeech folder or "
+           "hf:PATH_OR_NAME[:SPLIT]; repeatable", _datasets, default=("smoke",), metavar="DATASET",
+           repeatable=True),
     Option("asr-max-wer", "max_wer", "utterance WER threshold; ini lines and [tool.asrbench] "
            "tables may give rules 'MODEL[@DATASET] = VALUE'", _rules, default=0.5,
            metavar="FLOAT", cli_type=float, rules=True),
@@ -194,8 +212,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("asr-warmup", "warmup", "untimed warm-up rounds per utterance", _at_least(0),
            default=1, metavar="N", cli_type=int),
     Option("asr-normalizer", "normaliser", "text normaliser applied to reference and hypothesis: "
-           "whisper-english, whisper-basic, none", _normaliser, default="whisper-english",
-           metavar="NAME"),
+           "whisper-english, whisper-basic, none, or one a plugin registers", _normaliser,
+           default="whisper-english", metavar="NAME"),
     Option("asr-baseline", "baseline", "saved run (id in the pytest-benchmark storage, or a JSON "
            "file) whose corpus WER the current run must not exceed", _text, metavar="RUN"),
     Option("asr-baseline-margin", "baseline_margin", "WER allowed above the baseline, as a "
@@ -203,6 +221,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("asr-cache-dir", "cache_dir", "folder for converted weights", _path,
            default_text="$ASRBENCH_CACHE_DIR, else the user cache folder, asrbench",
            metavar="PATH"),
+    Option("asr-hf-audio-column", "hf_audio_column", "audio column of hf: datasets", _column,
+           default="audio", metavar="NAME"),
+    Option("asr-hf-text-column", "hf_text_column", "reference-text column of hf: datasets",
+           _column, default="text", metavar="NAME"),
 )
 
 
@@ -238,8 +260,8 @@ def _present(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
-def _default(option: Option, base: Path) -> tuple[Source, Any]:
-    return Source("default", base), option.default
+def _default(option: Option, base: Path, config: pytest.Config | None = None) -> tuple[Source, Any]:
+    return Source("default", base, config=config), option.default
 
 
 def settings_from_config(config: pytest.Config, options: Sequence[Option] = OPTIONS) -> Settings:
@@ -250,21 +272,32 @@ def settings_from_config(config: pytest.Config, options: Sequence[Option] = OPTI
     """
     pyproject = _pyproject(config)
     tool = read_tool_table(pyproject, options)
-    here = config.invocation_params.dir
-    values: dict[str, Any] = {}
-    for option in options:
-        layers = [_default(option, here)]
-        if option.key is not None and option.key in tool and pyproject is not None:
-            layers.append((Source(f"[tool.asrbench] {option.key}", pyproject.parent),
-                           tool[option.key]))
-        ini = config.getini(option.ini)
-        if _present(ini):
-            layers.append((Source(f"ini {option.ini}", here), ini))
-        cli = config.getoption(option.ini)
-        if _present(cli):
-            layers.append((Source(option.flag, here, command_line=True), cli))
-        values[option.field] = resolve(option, layers)
+    values = {o.field: resolve(o, _layers(config, o, tool, pyproject)) for o in options}
     return Settings(**values)
+
+
+def option_value(config: pytest.Config, name: str) -> Any:
+    """One option's parsed value from ``config`` (command line, ini, ``[tool.asrbench]``, default),
+    for code that needs it while the settings are being built (dataset formats)."""
+    [option] = [o for o in OPTIONS if o.name == name]
+    pyproject = _pyproject(config)
+    return resolve(option, _layers(config, option, read_tool_table(pyproject), pyproject))
+
+
+def _layers(config: pytest.Config, option: Option, tool: dict[str, Any],
+            pyproject: Path | None) -> list[tuple[Source, Any]]:
+    here = config.invocation_params.dir
+    layers = [_default(option, here, config)]
+    if option.key is not None and option.key in tool and pyproject is not None:
+        layers.append((Source(f"[tool.asrbench] {option.key}", pyproject.parent, config=config),
+                       tool[option.key]))
+    ini = config.getini(option.ini)
+    if _present(ini):
+        layers.append((Source(f"ini {option.ini}", here, config=config), ini))
+    cli = config.getoption(option.ini)
+    if _present(cli):
+        layers.append((Source(option.flag, here, command_line=True, config=config), cli))
+    return layers
 
 
 def _pyproject(config: pytest.Config) -> Path | None:

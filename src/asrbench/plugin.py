@@ -37,6 +37,12 @@ SUMMARIES: pytest.StashKey[list[RunSummary]] = pytest.StashKey()
 REGRESSION: pytest.StashKey[bool] = pytest.StashKey()
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from asrbench import hooks
+
+    hooks.add_hooks(pluginmanager)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
@@ -56,11 +62,12 @@ def bench(config: pytest.Config) -> BenchSession:
         return config.stash[BENCH]
     if FAILED in config.stash:
         raise config.stash[FAILED]
-    from asrbench import gates, weights
+    from asrbench import gates, hooks, weights
     from asrbench.engines.base import engine_names
     from asrbench.session import BenchSession
 
     try:
+        hooks.register_normalisers(config)
         settings = options.settings_from_config(config)
         baseline = (None if settings.baseline is None
                     else gates.load_baseline(settings.baseline, _storage(config)))
@@ -235,13 +242,16 @@ def asr_corpus(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], Ru
 # -- end of the run ---------------------------------------------------------------------------------
 
 def _report(config: pytest.Config) -> dict[str, Any]:
-    from asrbench import report, versions
+    from asrbench import hooks, report, versions
 
     session = bench(config)
-    return report.build_report(
-        session.summaries(), session.results.values(), skipped=session.skipped,
+    summaries = session.summaries()
+    data = report.build_report(
+        summaries, session.results.values(), skipped=session.skipped,
         normaliser=session.normaliser, software=versions.software(),
     )
+    hooks.report_fields(config, summaries, data["runs"])
+    return data
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
