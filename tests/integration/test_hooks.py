@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import textwrap
 
@@ -174,3 +175,30 @@ def test_hf_dataset_missing_offline(project):
     result.stderr.fnmatch_lines(["*hf:nobody/no-such-set: not a save_to_disk folder*local "
                                  "Hugging Face cache*"])
     assert SAMPLES  # the project fixture's data is untouched by a failed hf: value
+
+
+def _example(hook: object) -> str:
+    """The conftest example in a hook's docstring: the indented block after its ``::``."""
+    doc = inspect.cleandoc(hook.__doc__ or "")
+    block = []
+    for line in doc.split("::\n", 1)[1].splitlines():
+        if line and not line.startswith(" "):
+            break
+        block.append(line)
+    return textwrap.dedent("\n".join(block))
+
+
+def test_the_documented_examples_run_as_written(project):
+    from asrbench import hookspec
+
+    lines = [f"{uid}.wav\t{text}" for uid, text in REFERENCES.items()]
+    (project.path / "data" / "dev.tsv").write_text("\n".join(lines) + "\n")
+    examples = [_example(getattr(hookspec, name)) for name in hookspec.__all__]
+    add_conftest(project, "\n\n".join(examples))
+    args = [a if a != "data/set.jsonl" else "tsv:data/dev.tsv" for a in CPU]
+    result = project.runpytest_inprocess(*args, "--asr-normalizer", "folded", "--asr-report", "out.json")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*datasets dev (3 utterances); normaliser folded*"])
+    run = report(project)["runs"][0]
+    assert run["wer"] == 0.0
+    assert set(run["extra"]) == {"words_per_second"}

@@ -1,0 +1,71 @@
+"""The engine contract kit: the stub engine passes it, and a broken engine fails it where broken."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from asrbench.engines import ModelSpec
+from asrbench.testing import EngineContract
+from stub_engine import StubEngine  # type: ignore[import-not-found]
+
+
+class TestStubEngineContract(EngineContract):
+    @pytest.fixture
+    def engine_class(self):
+        return StubEngine
+
+    @pytest.fixture
+    def model_spec(self, tmp_path):
+        answers = tmp_path / "answers.json"
+        answers.write_text(json.dumps({"default": "some words"}))
+        return ModelSpec("stub", str(answers))
+
+
+BROKEN = '''
+import json
+import pytest
+from asrbench.engines.base import Engine
+from asrbench.testing import EngineContract
+
+
+class LazyEngine(Engine):
+    name = "lazy"
+    devices = frozenset({"cpu", "tpu"})
+    default_model = "m"
+
+    @classmethod
+    def load(cls, spec, device):
+        if spec.model and spec.model != "m":
+            raise FileNotFoundError(spec.model)
+        engine = cls()
+        engine.device = device
+        return engine
+
+    def transcribe(self, audio):
+        return (word for word in ["lazy", "words"])
+
+    def info(self):
+        return {"engine_version": "1", "precision": "float32", "loaded": object()}
+
+
+class TestLazyEngine(EngineContract):
+    @pytest.fixture
+    def engine_class(self):
+        return LazyEngine
+'''
+
+
+def test_a_broken_engine_fails_where_it_breaks_the_contract(pytester):
+    pytester.makepyfile(test_lazy=BROKEN)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=4, failed=5)
+    result.stdout.fnmatch_lines_random([
+        "E*lazy: unknown device kinds ?'tpu'?; valid: cpu, cuda, mps",
+        "E*AssertionError: transcribing silence returned generator",
+        "E*Failed: lazy: loading lazy:*no-such-model raised FileNotFoundError: *; expected one of "
+        "ConfigError, EngineUnavailable, EngineError",
+        "E*LazyEngine.transcribe returned generator: it must do the work inside the call*",
+        "E*LazyEngine.info() is not JSON-serialisable*",
+    ])
