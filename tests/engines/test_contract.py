@@ -17,7 +17,6 @@ from asrbench.testing import EngineContract
 
 @pytest.fixture(scope="module")
 def lfm_tiny_folder(tmp_path_factory):
-    pytest.importorskip("liquid_audio")
     return build_tiny_lfm(tmp_path_factory.mktemp("lfm-contract") / "tiny")
 
 
@@ -40,7 +39,6 @@ class TestLfmAudioContract(EngineContract):
 
     @pytest.fixture
     def engine_class(self):
-        pytest.importorskip("liquid_audio")
         return lookup("lfm2_5_audio")
 
     @pytest.fixture
