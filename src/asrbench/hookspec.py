@@ -3,7 +3,9 @@
 Each hook's docstring is a ready ``conftest.py`` example. The hooks are registered by the plugin
 (``pytest_addhooks``), so a conftest or an installed pytest plugin implements them like any pytest
 hook: a function of the same name taking any subset of the arguments. Hook names start with
-``pytest_`` because pytest only looks for hook implementations under that prefix.
+``pytest_`` because pytest only looks for hook implementations under that prefix. Normalisers and
+datasets are resolved at start-up, so implement those hooks in a plugin or in a conftest that pytest
+reads before collecting (the root one, or one in a folder named on the command line).
 """
 
 from __future__ import annotations
