@@ -12,20 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from asrbench import formats, hookspec
 from asrbench.errors import ConfigError
 
 if TYPE_CHECKING:
     from asrbench.metrics import Normaliser
     from asrbench.results import RunSummary
 
-__all__ = ["add_hooks", "register_normalisers", "report_fields"]
-
-
-def add_hooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """Declare the hooks and register the built-in dataset formats as their default implementations."""
-    pluginmanager.add_hookspecs(hookspec)
-    formats.register(pluginmanager)
+__all__ = ["register_normalisers", "report_fields"]
 
 
 def register_normalisers(config: pytest.Config) -> None:

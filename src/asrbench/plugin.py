@@ -38,9 +38,11 @@ REGRESSION: pytest.StashKey[bool] = pytest.StashKey()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from asrbench import hooks
+    """asrbench's own hooks, and the built-in dataset formats as their default implementations."""
+    from asrbench import formats, hookspec
 
-    hooks.add_hooks(pluginmanager)
+    pluginmanager.add_hookspecs(hookspec)
+    formats.register(pluginmanager)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

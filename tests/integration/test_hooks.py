@@ -153,7 +153,7 @@ def test_hf_dataset_in_a_run(project):
     assert data["runs"][0]["audio_seconds"] == pytest.approx(sum(ROWS) / 16000)
 
 
-def test_hf_columns_from_ini(project):
+def test_hf_columns_from_ini_and_pyproject(project):
     save(project.path / "hf_set", text_column="sentence")
     (project.path / "answers.json").write_text(json.dumps({str(n): t for n, t in ROWS.items()}))
     project.makeini("""
@@ -161,6 +161,9 @@ def test_hf_columns_from_ini(project):
         asr_hf_text_column = sentence
     """)
     args = [a if a != "data/set.jsonl" else "hf:hf_set" for a in CPU]
+    project.runpytest_inprocess(*args).assert_outcomes(passed=4)
+    (project.path / "tox.ini").unlink()
+    project.makepyprojecttoml('[tool.asrbench]\nhf_text_column = "sentence"\n')
     project.runpytest_inprocess(*args).assert_outcomes(passed=4)
     result = project.runpytest_inprocess(*args, "--asr-hf-text-column", "words")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

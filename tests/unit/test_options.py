@@ -25,6 +25,8 @@ SAMPLES = {
     "baseline": ("0001", lambda s: s.baseline == "0001"),
     "baseline_margin": ("0.05", lambda s: s.baseline_margin == 0.05),
     "cache_dir": ("weights", lambda s: s.cache_dir.name == "weights"),
+    "hf_audio_column": ("speech", lambda s: s.hf_audio_column == "speech"),
+    "hf_text_column": ("sentence", lambda s: s.hf_text_column == "sentence"),
 }
 BY_FIELD = {o.field: o for o in OPTIONS}
 
