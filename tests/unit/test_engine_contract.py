@@ -69,3 +69,46 @@ def test_a_broken_engine_fails_where_it_breaks_the_contract(pytester):
         "E*LazyEngine.transcribe returned generator: it must do the work inside the call*",
         "E*LazyEngine.info() is not JSON-serialisable*",
     ])
+
+
+GOOD = '''
+import pytest
+from asrbench.engines.base import Engine
+from asrbench.errors import EngineError
+from asrbench.testing import EngineContract
+
+
+class EchoEngine(Engine):
+    name = "echo"
+    devices = frozenset({"cpu"})
+    unsupported = {"mps": "echo has no Metal kernels"}
+    default_model = "words"
+    package = "pytest"
+
+    @classmethod
+    def load(cls, spec, device):
+        if spec.model not in (None, "words"):
+            raise EngineError(f"echo:{spec.model}: no such model")
+        engine = cls()
+        engine.device = device
+        return engine
+
+    def transcribe(self, audio):
+        return f"{len(audio)} samples"
+
+    def info(self):
+        return {**super().info(), "precision": "float32"}
+
+
+class TestEchoEngine(EngineContract):
+    @pytest.fixture
+    def engine_class(self):
+        return EchoEngine
+'''
+
+
+def test_a_third_party_engine_passes_from_its_own_test_file(pytester):
+    pytester.makepyfile(test_echo=GOOD)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-v")
+    result.assert_outcomes(passed=9)
+    result.stdout.fnmatch_lines(["*TestEchoEngine::test_transcribe_returns_str_eagerly PASSED*"])
