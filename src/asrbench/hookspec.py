@@ -4,8 +4,8 @@ Each hook's docstring is a ready ``conftest.py`` example. The hooks are register
 (``pytest_addhooks``), so a conftest or an installed pytest plugin implements them like any pytest
 hook: a function of the same name taking any subset of the arguments. Hook names start with
 ``pytest_`` because pytest only looks for hook implementations under that prefix. Normalisers and
-datasets are resolved at start-up, so implement those hooks in a plugin or in a conftest that pytest
-reads before collecting (the root one, or one in a folder named on the command line).
+datasets are resolved once, when the first test using an asrbench fixture is collected, so
+implement those hooks in a plugin or in a conftest pytest has read by then (the root one is safest).
 """
 
 from __future__ import annotations
