@@ -2,6 +2,8 @@
 
 The model "name" is a JSON file mapping a sample count to the text to return, so a test controls
 exactly what each utterance is transcribed as; unknown lengths get ``default`` from the same file.
+Three answers misbehave instead: ``!error`` raises, ``!oom`` raises ``MemoryError`` as a device out
+of memory would, ``!hang`` sleeps ``STUB_HANG`` seconds (default 5).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import weakref
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,6 +26,10 @@ class StubEngine(Engine):
     default_model = "answers.json"
     options: ClassVar[dict[str, type]] = {"text": str, "precision": str}
     loads: ClassVar[list[tuple[str, str]]] = []
+    #: Every instance made, weakly: a test sees whether a released model was really freed.
+    instances: ClassVar[list[weakref.ref[StubEngine]]] = []
+    #: How many earlier instances were still alive as each load began.
+    alive_at_load: ClassVar[list[int]] = []
 
     def __init__(self, answers: dict[str, str], device: Device, fixed: str | None) -> None:
         self.answers = answers
@@ -40,14 +47,24 @@ class StubEngine(Engine):
                 raise EngineUnavailable(f"stub:{path}: answers file missing")
             answers = json.loads(path.read_text())
         cls.loads.append((str(spec), str(device)))
-        return cls(answers, device, fixed)
+        cls.alive_at_load.append(sum(ref() is not None for ref in cls.instances))
+        engine = cls(answers, device, fixed)
+        cls.instances.append(weakref.ref(engine))
+        return engine
 
     def transcribe(self, audio) -> str:
         self.calls += 1
         time.sleep(float(os.environ.get("STUB_SLEEP", "0")))  # lets a test make a run slower
         if self.fixed is not None:
             return self.fixed
-        return self.answers.get(str(len(audio)), self.answers.get("default", ""))
+        answer = self.answers.get(str(len(audio)), self.answers.get("default", ""))
+        if answer == "!error":
+            raise RuntimeError("stub engine broke")
+        if answer == "!oom":
+            raise MemoryError("stub: device out of memory")
+        if answer == "!hang":
+            time.sleep(float(os.environ.get("STUB_HANG", "5")))
+        return answer
 
     def info(self) -> dict[str, object]:
         return {"precision": "float32", "engine_version": "stub"}

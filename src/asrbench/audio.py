@@ -2,6 +2,11 @@
 
 Every engine receives audio in this form, so file decoding and resampling happen once, outside the
 timed region. Engines that need another shape (a torch tensor, a batch axis) convert from here.
+
+Files are decoded in blocks of :data:`BLOCK_FRAMES`, each mixed down to mono as it is read, so a
+long multichannel recording never sits in memory with all its channels. What cannot be decoded
+(an empty, foreign or cut-off compressed file), holds no samples, or holds NaN or infinity raises
+:class:`AudioError` naming the file; a WAV cut short gives the samples it holds.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ import numpy.typing as npt
 
 from asrbench.errors import AudioError
 
-__all__ = ["SAMPLE_RATE", "load_audio", "to_mono_float32", "to_wave_tensor"]
+__all__ = ["BLOCK_FRAMES", "SAMPLE_RATE", "load_audio", "to_mono_float32", "to_wave_tensor"]
 
 SAMPLE_RATE = 16_000
+BLOCK_FRAMES = 1 << 18
 
 Audio = npt.NDArray[np.float32]
 
@@ -29,12 +35,34 @@ def load_audio(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> Audio:
     if not path.is_file():
         raise AudioError(f"{path}: audio file not found")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as handle:
+            rate = int(handle.samplerate)
+            data = _read_mono(handle)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
+        cause = str(exc).replace(f"Error opening {str(path)!r}: ", "").strip()
+        raise AudioError(f"{path}: cannot decode audio ({cause})") from exc
     if data.shape[0] == 0:
         raise AudioError(f"{path}: audio file holds no samples")
-    return to_mono_float32(data, int(rate), sample_rate=sample_rate, source=str(path))
+    return to_mono_float32(data, rate, sample_rate=sample_rate, source=str(path))
+
+
+def _read_mono(handle: Any) -> Audio:
+    """Every frame of an open ``soundfile.SoundFile``, averaged over channels block by block.
+
+    The output is allocated once from the header's frame count; a file holding fewer frames gives
+    the ones it holds, one holding more (a header that lied) gets them appended.
+    """
+    out = np.empty(max(int(handle.frames), 0), dtype=np.float32)
+    filled = 0
+    extra: list[Audio] = []
+    for block in handle.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+        mono = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+        room = min(len(mono), len(out) - filled)
+        out[filled:filled + room] = mono[:room]
+        filled += room
+        if room < len(mono):
+            extra.append(mono[room:].copy())
+    return np.concatenate([out[:filled], *extra]) if extra else out[:filled]
 
 
 def to_mono_float32(

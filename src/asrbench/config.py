@@ -56,7 +56,7 @@ def _lookup(rules: Iterable[Rule], model: str, dataset: str) -> float:
 
 
 def parse_number(value: Any, where: str) -> float:
-    """A number >= 0 (not a bool, not NaN); ``where`` names the option or key in the error."""
+    """A finite number >= 0 (not a bool, not NaN); ``where`` names the option or key in the error."""
     if isinstance(value, bool):
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     try:
@@ -65,6 +65,8 @@ def parse_number(value: Any, where: str) -> float:
         raise ConfigError(f"{where}: expected a number, got {value!r}") from None
     if math.isnan(number) or number < 0:
         raise ConfigError(f"{where}: expected a number >= 0, got {value!r}")
+    if math.isinf(number):
+        raise ConfigError(f"{where}: expected a finite number >= 0, got {value!r}")
     return number
 
 

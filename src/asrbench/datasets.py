@@ -1,12 +1,18 @@
 """Datasets: the bundled smoke set, JSONL manifests and LibriSpeech folders → utterance records.
 
 Collection reads only manifests and transcripts; audio is decoded when a test needs it, so a large
-dataset costs nothing until it runs.
+dataset costs nothing until it runs. What is cheap to check is checked at start-up, naming the file
+and line: JSON, keys, UTF-8, duplicate ids, missing audio files, and paths that leave the manifest's
+folder (``..`` or absolute; allowed with ``--asr-allow-outside-paths``). Paths are taken as written:
+never expanded by a shell (``~`` and ``$VAR`` are plain characters). Undecodable audio fails its own
+test, as does a clip shorter than :data:`MIN_SECONDS`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,11 +21,14 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.audio import SAMPLE_RATE, load_audio
-from asrbench.errors import ConfigError
+from asrbench.errors import AudioError, ConfigError
 
-__all__ = ["SMOKE", "Dataset", "Utterance", "UtteranceSpec", "load_dataset", "smoke_manifest"]
+__all__ = ["MIN_SECONDS", "SMOKE", "Dataset", "Utterance", "UtteranceSpec", "check_outside",
+           "load_dataset", "smoke_manifest"]
 
 SMOKE = "smoke"
+#: Shortest clip accepted: under a tenth of a second no engine has a word to find.
+MIN_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -55,13 +64,19 @@ class Dataset:
     name: str
     source: str
     items: tuple[UtteranceSpec, ...]
+    #: Why items lie outside the manifest's folder (``FILE:LINE: ...``), when allowed to.
+    outside: tuple[str, ...] = ()
 
     def load(self, spec: UtteranceSpec) -> Utterance:
-        """Decode one item's audio."""
-        return Utterance(
+        """Decode one item's audio; :class:`AudioError` when it cannot or it is too short."""
+        utterance = Utterance(
             id=spec.id, dataset=self.name, text=spec.text, audio=load_audio(spec.path),
             path=spec.path,
         )
+        if utterance.duration < MIN_SECONDS:
+            raise AudioError(f"{spec.path}: {utterance.duration:.3f} s of audio, shorter than the "
+                             f"{MIN_SECONDS} s minimum")
+        return utterance
 
 
 def smoke_manifest() -> Path:
@@ -69,7 +84,8 @@ def smoke_manifest() -> Path:
     return Path(str(resources.files("asrbench.smoke").joinpath("smoke.jsonl")))
 
 
-def load_dataset(value: str, *, base: Path | None = None) -> Dataset:
+def load_dataset(value: str, *, base: Path | None = None,
+                 allow_outside_paths: bool = False) -> Dataset:
     """Resolve a ``--asr-dataset`` value: ``smoke``, a ``.jsonl`` manifest or a LibriSpeech folder."""
     if value == SMOKE:
         return _read_manifest(smoke_manifest(), name=SMOKE)
@@ -79,24 +95,32 @@ def load_dataset(value: str, *, base: Path | None = None) -> Dataset:
     if path.is_dir():
         return _read_librispeech(path)
     if path.is_file():
-        return _read_manifest(path, name=path.stem)
+        return _read_manifest(path, name=path.stem, allow_outside_paths=allow_outside_paths)
     raise ConfigError(
         f"--asr-dataset {value!r}: no such file or folder ({path}); valid: 'smoke', "
         "a JSONL manifest, or a LibriSpeech-layout folder"
     )
 
 
-def _read_manifest(path: Path, *, name: str) -> Dataset:
+def _read_manifest(path: Path, *, name: str, allow_outside_paths: bool = False) -> Dataset:
     """JSONL: one ``{"audio": path relative to the manifest, "text": ..., "id"?: ...}`` per line."""
     items: list[UtteranceSpec] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf").splitlines()
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read dataset manifest ({exc})") from exc
-    for number, line in enumerate(lines, start=1):
+    folder = Path(os.path.normpath(path.parent.absolute()))
+    outside: list[str] = []
+    for number, chunk in enumerate(raw, start=1):
+        where = f"{path}:{number}"
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{where}: not UTF-8 text (byte {exc.start + 1} of the line is "
+                              f"{chunk[exc.start:exc.start + 1]!r}); save the manifest as UTF-8"
+                              ) from None
         if not line.strip():
             continue
-        where = f"{path}:{number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -105,13 +129,31 @@ def _read_manifest(path: Path, *, name: str) -> Dataset:
             raise ConfigError(f"{where}: expected an object with 'audio' and 'text'")
         audio, text = record.get("audio"), record.get("text")
         if not isinstance(audio, str) or not isinstance(text, str):
+            present = [record[k] for k in ("audio", "text") if k in record]
+            if all(isinstance(v, str) for v in present):
+                missing = " and ".join(repr(k) for k in ("audio", "text") if k not in record)
+                raise ConfigError(f"{where}: missing key {missing}; each line needs 'audio' and "
+                                  "'text' ('id' is optional)")
             raise ConfigError(f"{where}: 'audio' and 'text' must both be strings")
+        written = Path(os.path.normpath(folder / audio))
+        if not written.is_relative_to(folder):
+            outside.append(f"{where}: audio path {audio!r} leaves the manifest's folder "
+                           f"{folder}; move it inside or pass --asr-allow-outside-paths")
+            if not allow_outside_paths:
+                raise ConfigError(outside[-1])
         audio_path = (path.parent / audio).resolve()
         if not audio_path.is_file():
             raise ConfigError(f"{where}: audio file {audio_path} does not exist")
         uid = str(record.get("id") or audio_path.stem)
         items.append(UtteranceSpec(uid, audio_path, text))
-    return _checked(Dataset(name, str(path), tuple(items)))
+    return _checked(Dataset(name, str(path), tuple(items), tuple(outside)))
+
+
+def check_outside(datasets: Iterable[Dataset], *, allowed: bool) -> None:
+    """:class:`ConfigError` for the first item outside its manifest's folder, unless ``allowed``."""
+    for dataset in datasets:
+        if dataset.outside and not allowed:
+            raise ConfigError(dataset.outside[0])
 
 
 def _read_librispeech(root: Path) -> Dataset:

@@ -6,7 +6,14 @@ choices, so a user can fix the input without reading a traceback.
 
 from __future__ import annotations
 
-__all__ = ["AsrBenchError", "AudioError", "ConfigError", "EngineError", "EngineUnavailable"]
+__all__ = [
+    "AsrBenchError",
+    "AudioError",
+    "ConfigError",
+    "EngineError",
+    "EngineUnavailable",
+    "UtterancesFailed",
+]
 
 
 class AsrBenchError(Exception):
@@ -27,3 +34,7 @@ class EngineError(AsrBenchError):
 
 class EngineUnavailable(AsrBenchError):
     """An engine cannot run here (package, weights or device missing): the test skips with this reason."""
+
+
+class UtterancesFailed(AsrBenchError):
+    """A corpus figure is missing some utterances: each failed in its own test, shown above it."""

@@ -52,7 +52,8 @@ class FileFormats:
             return None
         from asrbench.datasets import load_dataset
 
-        return load_dataset(str(path))
+        # audio outside the manifest's folder is refused later, unless --asr-allow-outside-paths
+        return load_dataset(str(path), allow_outside_paths=True)
 
 
 class HuggingFaceFormat:

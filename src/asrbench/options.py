@@ -70,6 +70,7 @@ class Option:
     repeatable: bool = False
     rules: bool = False
     tool_key: str | None = ""
+    switch: bool = False
 
     @property
     def flag(self) -> str:
@@ -181,6 +182,31 @@ def _column(value: Any, source: Source) -> str:
     return text
 
 
+def _seconds(value: Any, source: Source) -> float | None:
+    import math
+
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source.where} {value!r}: expected a number of seconds") from None
+    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
+        raise ConfigError(f"{source.where} {value!r}: expected a number of seconds above 0")
+    return number
+
+
+def _switch(value: Any, source: Source) -> bool:
+    if isinstance(value, bool):
+        return value
+    from asrbench.engines.base import parse_bool
+
+    try:
+        return parse_bool(str(value))
+    except ValueError:
+        raise ConfigError(f"{source.where} {value!r}: expected true or false") from None
+
+
 def _normaliser(value: Any, source: Source) -> str:
     from asrbench.metrics import normaliser_names
 
@@ -225,6 +251,14 @@ OPTIONS: tuple[Option, ...] = (
            default="audio", metavar="NAME"),
     Option("asr-hf-text-column", "hf_text_column", "reference-text column of hf: datasets",
            _column, default="text", metavar="NAME"),
+    Option("asr-timeout", "timeout", "seconds one transcription may take before its test fails "
+           "and its model is given up", _seconds, default_text="no limit", metavar="SECONDS",
+           cli_type=float),
+    Option("asr-allow-outside-paths", "allow_outside_paths", "let manifests name audio outside "
+           "their own folder", _switch, default=False, default_text="refused", switch=True),
+    Option("asr-report-overwrite", "report_overwrite", "replace an existing --asr-report or "
+           "--benchmark-json file", _switch, default=False, default_text="refuse to start",
+           switch=True),
 )
 
 
@@ -337,8 +371,11 @@ def add_options(parser: pytest.Parser, options: Iterable[Option] = OPTIONS) -> N
         kwargs: dict[str, Any] = {"action": "append"} if option.repeatable else {}
         if option.cli_type is not None:
             kwargs["type"] = option.cli_type
-        group.addoption(option.flag, dest=option.ini, metavar=option.metavar,
-                        help=option.help_text, **kwargs)
+        if option.switch:  # a flag on the command line; true/false in ini and pyproject
+            kwargs = {"action": "store_true", "default": None}
+        else:
+            kwargs["metavar"] = option.metavar
+        group.addoption(option.flag, dest=option.ini, help=option.help_text, **kwargs)
         ini_type: Literal["linelist", "string"] = (
             "linelist" if option.repeatable or option.rules else "string")
         parser.addini(option.ini, option.help_text, type=ini_type)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from asrbench.session import BenchSession, LoadedModel
 
 BENCH: pytest.StashKey[BenchSession] = pytest.StashKey()
+COMPLETE: pytest.StashKey[bool] = pytest.StashKey()
 BASELINE: pytest.StashKey[SavedRun | None] = pytest.StashKey()
 FAILED: pytest.StashKey[pytest.UsageError] = pytest.StashKey()
 SUMMARIES: pytest.StashKey[list[RunSummary]] = pytest.StashKey()
@@ -64,13 +65,17 @@ def bench(config: pytest.Config) -> BenchSession:
         return config.stash[BENCH]
     if FAILED in config.stash:
         raise config.stash[FAILED]
-    from asrbench import gates, hooks, weights
+    from asrbench import gates, hooks, outcomes, persist, weights
+    from asrbench.datasets import check_outside
     from asrbench.engines.base import engine_names
+    from asrbench.parametrize import case_of
     from asrbench.session import BenchSession
 
     try:
         hooks.register_normalisers(config)
         settings = options.settings_from_config(config)
+        check_outside(settings.datasets, allowed=settings.allow_outside_paths)
+        persist.check_outputs(config, settings.report, overwrite=settings.report_overwrite)
         baseline = (None if settings.baseline is None
                     else gates.load_baseline(settings.baseline, _storage(config)))
     except ConfigError as exc:
@@ -79,8 +84,14 @@ def bench(config: pytest.Config) -> BenchSession:
     markers.register_engines(config, engine_names())
     weights.use_cache_dir(settings.cache_dir)
     config.stash[BASELINE] = baseline
-    config.stash[BENCH] = BenchSession(settings)
-    return config.stash[BENCH]
+    config.stash[BENCH] = session = BenchSession(settings)
+    config.pluginmanager.register(outcomes.Outcomes(session, case_of), "asrbench-outcomes")
+    if settings.report is not None:
+        config.pluginmanager.register(persist.Checkpoints(
+            settings.report, lambda complete: _report(config, complete=complete)),
+            "asrbench-checkpoints")
+    persist.atomic_benchmark_json(config)
+    return session
 
 
 def _storage(config: pytest.Config) -> Path:
@@ -243,14 +254,15 @@ def asr_corpus(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], Ru
 
 # -- end of the run ---------------------------------------------------------------------------------
 
-def _report(config: pytest.Config) -> dict[str, Any]:
+def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str, Any]:
     from asrbench import hooks, report, versions
 
     session = bench(config)
     summaries = session.summaries()
     data = report.build_report(
         summaries, session.results.values(), skipped=session.skipped,
-        normaliser=session.normaliser, software=versions.software(),
+        normaliser=session.normaliser, software=versions.software(), failures=session.failures,
+        complete=config.stash.get(COMPLETE, False) if complete is None else complete,
     )
     hooks.report_fields(config, summaries, data["runs"])
     return data
@@ -266,8 +278,10 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
     """
     config = session.config
     if in_use(config):
-        from asrbench import report, weights
+        from asrbench import persist, report, weights
 
+        # Ctrl-C and internal errors come here too: the report says the run is incomplete
+        config.stash[COMPLETE] = persist.run_complete(session)
         bench_session = bench(config)
         config.stash[SUMMARIES] = bench_session.summaries()
         if bench_session.settings.report is not None:
@@ -306,12 +320,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
 
         bench_session = bench(config)
         summaries = config.stash.get(SUMMARIES, [])
-        if summaries or bench_session.skipped:
+        failures = bench_session.failures
+        if summaries or bench_session.skipped or failures:
             terminalreporter.section("asrbench")
             for line in report.format_summary(summaries, bench_session.skipped):
                 terminalreporter.write_line(line)
+            if failures:
+                terminalreporter.write_line(f"{len(failures)} utterance tests produced no result "
+                                            "(listed in the report's failures)")
             if bench_session.settings.report is not None:
-                terminalreporter.write_line(f"report written to {bench_session.settings.report}")
+                done = "" if config.stash.get(COMPLETE, False) else " (incomplete)"
+                terminalreporter.write_line(
+                    f"report written to {bench_session.settings.report}{done}")
     if regression:
         terminalreporter.write_line(
             "asrbench: timings regressed beyond --benchmark-compare-fail (listed above); "

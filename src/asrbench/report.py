@@ -1,4 +1,9 @@
-"""Reports: the JSON results file (written atomically) and the terminal summary table."""
+"""Reports: the JSON results file (written atomically) and the terminal summary table.
+
+A report is never half-written: it is written beside its path and renamed over it, with the
+permissions any new file gets (the umask's), and it says whether the run finished (``complete``)
+and which utterances produced no result (``failures``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from asrbench.files import write_atomic
-from asrbench.results import RunSummary, UtteranceResult
+from asrbench.results import FailedUtterance, RunSummary, UtteranceResult
 
 __all__ = ["build_report", "format_summary", "write_json_atomic"]
 
@@ -36,9 +41,12 @@ def build_report(
     skipped: dict[tuple[str, str], str],
     normaliser: str,
     software: dict[str, Any],
+    failures: Iterable[FailedUtterance] = (),
+    complete: bool = True,
 ) -> dict[str, Any]:
     cleaned: dict[str, Any] = _clean({
         "version": REPORT_VERSION,
+        "complete": complete,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"node": platform.node(), "system": platform.system(),
                     "machine": platform.machine(), "python": platform.python_version()},
@@ -47,6 +55,7 @@ def build_report(
         "runs": [run.as_dict() for run in runs],
         "utterances": [u.as_dict() for u in utterances],
         "skipped": [{"model": m, "device": d, "reason": r} for (m, d), r in skipped.items()],
+        "failures": [f.as_dict() for f in failures],
     })
     return cleaned
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from asrbench.metrics import Counts, Rates, Score, bootstrap_wer_interval, percentile, rtf, rtfx, total
 
-__all__ = ["LoadInfo", "RunSummary", "UtteranceResult", "summarise"]
+__all__ = ["FailedUtterance", "LoadInfo", "RunSummary", "UtteranceResult", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,24 @@ class LoadInfo:
     device: str
     seconds: float
     info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FailedUtterance:
+    """An utterance that produced no result: bad audio, an engine error, a timeout, no memory."""
+
+    id: str
+    model: str
+    device: str
+    dataset: str
+    error_type: str
+    message: str
+    audio: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "model": self.model, "device": self.device,
+                "dataset": self.dataset, "error_type": self.error_type,
+                "message": self.message, "audio": self.audio}
 
 
 @dataclass(frozen=True)

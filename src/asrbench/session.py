@@ -3,13 +3,19 @@
 Models are cached by (model spec, device). Collection orders tests so each model's tests run
 together; the cache keeps the most recent model loaded and frees the previous one, so every model
 is loaded once per session and only one occupies the device at a time. Load failures are cached too:
-a model that cannot load is tried once, and every test that needs it reports the same reason.
+a model that cannot load is tried once; the first test that needs it shows the reason, the others
+point to it. A model that hung (``--asr-timeout``) or ran out of memory is *poisoned*: released, and
+its remaining tests fail with that reason while the next model runs.
+
+Decoded audio is cached (every model reads the same samples) up to :data:`AUDIO_CACHE_BYTES`, the
+least recently used clip leaving first, so hours of audio do not pile up in memory.
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +25,14 @@ from asrbench.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.devices import Device
 from asrbench.engines.base import Engine, ModelSpec, engine_class
 from asrbench.errors import AsrBenchError, EngineError
+from asrbench.guard import one_line
 from asrbench.metrics import get_normaliser
 from asrbench.options import Settings
-from asrbench.results import LoadInfo, RunSummary, UtteranceResult, summarise
+from asrbench.results import FailedUtterance, LoadInfo, RunSummary, UtteranceResult, summarise
 
-__all__ = ["BenchSession", "LoadedModel"]
+__all__ = ["AUDIO_CACHE_BYTES", "BenchSession", "LoadedModel"]
+
+AUDIO_CACHE_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,29 @@ class LoadedModel:
     def transcribe(self, audio: Any) -> str:
         return self.engine.transcribe(audio)
 
+    def _drop_engine(self) -> None:
+        """Let go of the engine: a test frame or traceback still holding this handle (pytest
+        keeps the last failure's) must not keep the weights in memory while the next model runs."""
+        object.__setattr__(self, "engine", _Released(f"{self.label} on {self.device}"))
+
+
+class _Released(Engine):
+    """What a released :class:`LoadedModel` holds instead of its engine."""
+
+    name = "released"
+    devices = frozenset()
+    default_model = ""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    @classmethod
+    def load(cls, spec: ModelSpec, device: Device) -> Engine:
+        raise EngineError(f"{spec.label}: a released model cannot be loaded again")
+
+    def transcribe(self, audio: Any) -> str:
+        raise EngineError(f"{self.label}: the model was released (another model has the device)")
+
 
 @dataclass
 class BenchSession:
@@ -51,9 +83,13 @@ class BenchSession:
     results: dict[tuple[str, str, str, str], UtteranceResult] = field(default_factory=dict)
     loads: dict[tuple[str, str], LoadInfo] = field(default_factory=dict)
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
+    failures: list[FailedUtterance] = field(default_factory=list)
     _current: LoadedModel | None = None
     _failures: dict[tuple[str, str], AsrBenchError] = field(default_factory=dict)
-    _audio: dict[tuple[str, str], Utterance] = field(default_factory=dict)
+    _shown: set[tuple[str, str]] = field(default_factory=set)
+    _poisoned: set[tuple[str, str]] = field(default_factory=set)
+    _collect: bool = False
+    _audio: OrderedDict[tuple[str, str], Utterance] = field(default_factory=OrderedDict)
     _memory: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
 
     @property
@@ -66,20 +102,29 @@ class BenchSession:
         if self._current is not None and (str(self._current.spec), str(self._current.device)) == key:
             return self._current
         if key in self._failures:
-            raise self._failures[key]
+            raise self._cached_failure(key)
         self.release()
+        if self._collect:  # a poisoned model's last references went with its test: free it now
+            self._collect = False
+            gc.collect()
+            devices.empty_cache(device)
         cls = engine_class(spec.engine)
         devices.reset_peak_memory(device)
         started = time.perf_counter()
+        failed = False
         try:
             engine = cls.load(spec, device)
-        except AsrBenchError as exc:
-            self._failures[key] = exc
-            raise
-        except Exception as exc:  # an engine bug: report it as an engine failure, once
-            error = EngineError(f"{spec.label} on {device}: load failed ({type(exc).__name__}: {exc})")
-            self._failures[key] = error
-            raise error from exc
+        except Exception as exc:
+            # keep only the message: a traceback's frames would hold the half-loaded model
+            error = exc if isinstance(exc, AsrBenchError) else EngineError(
+                f"{spec.label} on {device}: load failed ({one_line(exc)})")
+            error.__cause__ = error.__context__ = None
+            self._failures[key] = error.with_traceback(None)
+            failed = True
+        if failed:  # outside the handler, so that the failed load's frames can be freed
+            gc.collect()
+            devices.empty_cache(device)
+            raise self._cached_failure(key)
         seconds = time.perf_counter() - started
         info = {"device_name": devices.describe(device), **engine.info()}
         if device.kind == "cpu":
@@ -89,11 +134,46 @@ class BenchSession:
         self._current = LoadedModel(spec, device, engine, load)
         return self._current
 
+    def _cached_failure(self, key: tuple[str, str]) -> AsrBenchError:
+        """The load failure in full the first time; later tests point to it (skips repeat it)."""
+        error = self._failures[key]
+        if key not in self._shown or not isinstance(error, EngineError) or key in self._poisoned:
+            self._shown.add(key)
+            return error
+        model, device = key
+        return EngineError(f"{model} on {device}: not run, the model failed earlier "
+                           "(reason shown once, above)")
+
+    def poison(self, model: LoadedModel, error: BaseException) -> None:
+        """Give up on ``model`` after a hang or out-of-memory: free it, fail its remaining tests."""
+        key = (str(model.spec), str(model.device))
+        self._failures[key] = EngineError(
+            f"{model.label} on {model.device}: not run after an earlier failure ({one_line(error)})")
+        self._poisoned.add(key)
+        self._collect = True
+        if self._current is model:
+            self.release()
+
+    def is_poisoned(self, spec: ModelSpec, device: Device) -> bool:
+        """Whether ``spec`` on ``device`` failed to load or was given up on."""
+        return (str(spec), str(device)) in self._failures
+
+    def record_failure(self, model: str, device: str, dataset: str, uid: str,
+                       error: BaseException, *, audio: str | None = None) -> None:
+        """Remember an utterance that produced no result, for the report and the corpus test."""
+        self.failures.append(FailedUtterance(uid, model, device, dataset, type(error).__name__,
+                                             one_line(error), audio))
+
+    def has_failed(self, model: str, device: str, dataset: str, uid: str) -> bool:
+        return any((f.model, f.device, f.dataset, f.id) == (model, device, dataset, uid)
+                   for f in self.failures)
+
     def release(self) -> None:
         """Drop the loaded model so the next one has the device to itself."""
         if self._current is None:
             return
         device = self._current.device
+        self._current._drop_engine()
         self._current = None
         gc.collect()
         devices.empty_cache(device)
@@ -101,9 +181,15 @@ class BenchSession:
     def utterance(self, dataset: Dataset, item: UtteranceSpec) -> Utterance:
         """Decoded audio, cached: every model and device reads the same samples."""
         key = (dataset.name, item.id)
-        if key not in self._audio:
-            self._audio[key] = dataset.load(item)
-        return self._audio[key]
+        if key in self._audio:
+            self._audio.move_to_end(key)
+            return self._audio[key]
+        utterance = dataset.load(item)
+        self._audio[key] = utterance
+        while len(self._audio) > 1 and sum(u.audio.nbytes for u in self._audio.values()) > (
+                AUDIO_CACHE_BYTES):
+            self._audio.popitem(last=False)
+        return utterance
 
     def record(self, result: UtteranceResult) -> None:
         self.results[(result.model, result.device, result.dataset, result.id)] = result

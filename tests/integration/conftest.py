@@ -24,6 +24,8 @@ def _reset_stub():
     from stub_engine import StubEngine
 
     StubEngine.loads.clear()
+    StubEngine.instances.clear()
+    StubEngine.alive_at_load.clear()
     return
 
 

@@ -128,6 +128,10 @@ def parse_model_spec(text: str) -> ModelSpec:
         options.append((key.strip(), value.strip()))
     spec = ModelSpec(engine, model.strip() or None, tuple(options))
     cls = engine_class(engine)
+    if (cls.model_names and spec.model is not None and spec.model not in cls.model_names
+            and not _looks_like_path(spec.model)):
+        raise ConfigError(f"--asr-model {text!r}: unknown {engine} model {spec.model!r}; valid: "
+                          f"{', '.join(cls.model_names)}, or a path")
     for key, value in spec.options:
         parser = cls.options.get(key)
         if parser is None:
@@ -151,6 +155,8 @@ class Engine(ABC):
     unsupported: ClassVar[Mapping[str, str]] = {}
     #: Model used when the spec names none.
     default_model: ClassVar[str]
+    #: Model names known without a path, checked at start-up (empty: any name goes to ``load``).
+    model_names: ClassVar[tuple[str, ...]] = ()
     #: Option name → parser (raises ``ValueError`` on a bad value).
     options: ClassVar[Mapping[str, Callable[[str], Any]]] = {}
     #: Distribution whose version is recorded with results.

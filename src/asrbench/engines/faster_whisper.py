@@ -17,7 +17,7 @@ import numpy.typing as npt
 from asrbench.devices import Device
 from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options
 from asrbench.errors import EngineError
-from asrbench.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, fetch
+from asrbench.weights import BUNDLED_CT2_MODEL, DISTIL_SIZES, WHISPER_SIZES, bundled_ct2_model, fetch
 
 __all__ = ["FasterWhisperEngine"]
 
@@ -35,6 +35,7 @@ class FasterWhisperEngine(Engine):
         "(it would run on the CPU, which is not an MPS result)",
     }
     default_model = BUNDLED_CT2_MODEL
+    model_names = WHISPER_SIZES + DISTIL_SIZES
     package = "faster-whisper"
     requires = (("faster-whisper", "faster_whisper"), ("ctranslate2", "ctranslate2"))
     extra = "faster-whisper"

@@ -85,6 +85,7 @@ class LfmAudioEngine(Engine):
 
         name = spec.model or cls.default_model
         folder = _model_folder(name)
+        _refuse_pickles(folder, name)
         dtype_name = str(spec.option("dtype", DTYPES[device.kind]))
         dtype = getattr(torch, dtype_name, None)
         if not isinstance(dtype, torch.dtype):
@@ -158,6 +159,18 @@ def _model_folder(name: str) -> Path:
 
     return Path(fetch(f"lfm2_5_audio:{name}",
                       lambda local_only: snapshot_download(name, local_files_only=local_only)))
+
+
+#: Checkpoint formats that unpickle (and can run code) when loaded; only safetensors is read.
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+def _refuse_pickles(folder: Path, name: str) -> None:
+    """Load safetensors only: a pickle checkpoint beside them could be read instead."""
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+    if pickles:
+        raise EngineError(f"lfm2_5_audio:{name}: {folder} holds pickle checkpoints "
+                          f"({', '.join(pickles)}); only .safetensors weights are loaded")
 
 
 def _check_loaded(model: Any, folder: Path, name: str) -> None:

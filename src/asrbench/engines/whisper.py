@@ -20,7 +20,7 @@ import numpy.typing as npt
 from asrbench.devices import Device
 from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options, parse_bool
 from asrbench.errors import EngineError, EngineUnavailable
-from asrbench.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, cache_dir
+from asrbench.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir
 
 __all__ = ["WhisperEngine"]
 
@@ -31,6 +31,7 @@ class WhisperEngine(Engine):
     name = "whisper"
     devices = frozenset({"cpu", "cuda", "mps"})
     default_model = BUNDLED_CT2_MODEL
+    model_names = WHISPER_SIZES
     package = "openai-whisper"
     requires = (("openai-whisper", "whisper"), ("torch", "torch"))
     extra = "whisper"

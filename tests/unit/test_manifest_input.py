@@ -1,0 +1,104 @@
+"""Manifests users get wrong, each caught at start-up naming the file and line."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from asrbench.datasets import load_dataset
+from asrbench.errors import ConfigError
+from asrbench.metrics import get_normaliser, score
+
+
+@pytest.fixture
+def folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    sf.write(data / "x.wav", np.zeros(3200, np.int16), 16000)
+    return data
+
+
+def _manifest(folder, *lines: str | bytes):
+    path = folder / "m.jsonl"
+    path.write_bytes(b"\n".join(line if isinstance(line, bytes) else line.encode() for line in lines))
+    return str(path)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"audio": "x.wav"}', r"m.jsonl:2: missing key 'text'; each line needs 'audio' and 'text'"),
+    ('{"text": "hi"}', r"m.jsonl:2: missing key 'audio'"),
+    ("{}", r"m.jsonl:2: missing key 'audio' and 'text'"),
+    ('{"audio": "x.wav", "text": 3}', r"m.jsonl:2: 'audio' and 'text' must both be strings"),
+    ('{"audio": "x.wav", "text": "hi"', r"m.jsonl:2: not valid JSON"),
+    ('{"audio": "x.wav", "text": "hi"}', r"m.jsonl: utterance id 'x' appears twice"),
+])
+def test_bad_second_line_names_file_line_and_cause(folder, line, message):
+    with pytest.raises(ConfigError, match=message):
+        load_dataset(_manifest(folder, '{"audio": "x.wav", "text": "hi"}', line))
+
+
+def test_non_utf8_manifest_names_the_line(folder):
+    latin1 = '{"audio": "x.wav", "text": "café"}'.encode("latin-1")
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: not UTF-8 text \(byte 32 of the line is "
+                                          r"b'\\xe9'\); save the manifest as UTF-8"):
+        load_dataset(_manifest(folder, latin1))
+
+
+def test_a_utf8_byte_order_mark_is_accepted(folder):
+    data = load_dataset(_manifest(folder, b'\xef\xbb\xbf{"audio": "x.wav", "text": "hi"}'))
+    assert data.items[0].text == "hi"
+
+
+@pytest.mark.parametrize("audio", ["../outside.wav", "sub/../../outside.wav", "ABSOLUTE"])
+def test_paths_leaving_the_manifest_folder_are_refused(folder, audio):
+    outside = folder.parent / "outside.wav"
+    sf.write(outside, np.zeros(3200, np.int16), 16000)
+    audio = str(outside) if audio == "ABSOLUTE" else audio
+    manifest = _manifest(folder, json.dumps({"audio": audio, "text": "hi"}))
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: audio path .* leaves the manifest's folder "
+                                          r".*; move it inside or pass --asr-allow-outside-paths"):
+        load_dataset(manifest)
+    data = load_dataset(manifest, allow_outside_paths=True)
+    assert data.items[0].path == outside.resolve()
+
+
+def test_paths_inside_the_folder_may_be_absolute_or_wind_back(folder):
+    (folder / "sub").mkdir()
+    manifest = _manifest(folder, json.dumps({"audio": str(folder / "x.wav"), "text": "a"}),
+                         json.dumps({"id": "y", "audio": "sub/../x.wav", "text": "b"}))
+    assert [i.path for i in load_dataset(manifest).items] == [folder / "x.wav"] * 2
+
+
+def test_manifest_paths_are_never_expanded_by_a_shell(folder, monkeypatch):
+    monkeypatch.setenv("HOME", str(folder.parent))
+    monkeypatch.setenv("CLIP", "x")
+    for literal in ("~", "$CLIP"):
+        (folder / literal).mkdir()
+        sf.write(folder / literal / "x.wav", np.zeros(3200, np.int16), 16000)
+    manifest = _manifest(folder, '{"id": "a", "audio": "~/x.wav", "text": "a"}',
+                         '{"id": "b", "audio": "$CLIP/x.wav", "text": "b"}',
+                         '{"id": "c", "audio": "`touch pwned`.wav", "text": "c"}')
+    with pytest.raises(ConfigError, match=r"m.jsonl:3: audio file .*`touch pwned`.wav does not exist"):
+        load_dataset(manifest)
+    os.remove(manifest)
+    manifest = _manifest(folder, '{"id": "a", "audio": "~/x.wav", "text": "a"}',
+                         '{"id": "b", "audio": "$CLIP/x.wav", "text": "b"}')
+    items = load_dataset(manifest).items
+    assert [i.path for i in items] == [folder / "~" / "x.wav", folder / "$CLIP" / "x.wav"]
+    assert not (folder / "pwned").exists()
+
+
+@pytest.mark.parametrize(("normaliser", "empty"), [
+    ("whisper-english", "[noise] (laughs) uh um"), ("whisper-basic", "[noise] (laughs) !?"),
+    ("none", "  ")])
+def test_a_reference_that_normalises_to_nothing_has_the_documented_wer(normaliser, empty):
+    rules = get_normaliser(normaliser)
+    silent = score(empty, "", rules)
+    assert (silent.wer, silent.words.reference) == (0.0, 0)
+    spoken = score(empty, "two words", rules)
+    assert spoken.wer == 2.0  # the inserted words, there being no reference word to divide by
+    assert spoken.words.insertions == 2
