@@ -33,11 +33,22 @@ def test_bad_settings_stop_the_run_before_any_model_loads(project, args, message
 
 
 def test_unknown_pyproject_key_lists_the_valid_ones(project):
-    project.makepyprojecttoml("[tool.asrbench]\ntimeout = 3\n")
+    project.makepyprojecttoml("[tool.asrbench]\ntime_out = 3\n")
     result = project.runpytest_inprocess(*CPU)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*[[]tool.asrbench[]] unknown key 'timeout'; valid: max_wer, "
-                                 "max_corpus_wer, cache_dir, baseline_margin*"])
+    result.stderr.fnmatch_lines(["*[[]tool.asrbench[]] unknown key 'time_out'; valid: models, "
+                                 "devices, *, timeout, allow_outside_paths, report_overwrite*"])
+
+
+def test_the_new_settings_are_read_from_pyproject(project):
+    project.makepyprojecttoml("[tool.asrbench]\ntimeout = 0\n")
+    result = project.runpytest_inprocess(*CPU)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*[[]tool.asrbench[]] timeout 0: expected a number of seconds "
+                                 "above 0*"])
+    project.makepyprojecttoml("[tool.asrbench]\nreport_overwrite = true\n")
+    (project.path / "r.json").write_text("{}")
+    project.runpytest_inprocess(*CPU, "--asr-report", "r.json").assert_outcomes(passed=4)
 
 
 def test_an_empty_dataset_is_a_usage_error_not_a_silent_pass(project):
