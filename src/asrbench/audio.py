@@ -22,7 +22,7 @@ from asrbench.errors import AudioError
 __all__ = ["BLOCK_FRAMES", "SAMPLE_RATE", "load_audio", "to_mono_float32", "to_wave_tensor"]
 
 SAMPLE_RATE = 16_000
-BLOCK_FRAMES = 1 << 18
+BLOCK_FRAMES = 1 << 16
 
 Audio = npt.NDArray[np.float32]
 
