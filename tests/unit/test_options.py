@@ -27,6 +27,9 @@ SAMPLES = {
     "cache_dir": ("weights", lambda s: s.cache_dir.name == "weights"),
     "hf_audio_column": ("speech", lambda s: s.hf_audio_column == "speech"),
     "hf_text_column": ("sentence", lambda s: s.hf_text_column == "sentence"),
+    "timeout": ("2.5", lambda s: s.timeout == 2.5),
+    "allow_outside_paths": (True, lambda s: s.allow_outside_paths is True),
+    "report_overwrite": (True, lambda s: s.report_overwrite is True),
 }
 BY_FIELD = {o.field: o for o in OPTIONS}
 
@@ -73,7 +76,8 @@ def _check(pytester: pytest.Pytester, field: str, *args: str) -> None:
 
 @pytest.mark.parametrize("field", sorted(SAMPLES))
 def test_option_reaches_settings_from_the_command_line(pytester, dataset, field):
-    _check(pytester, field, BY_FIELD[field].flag, SAMPLES[field][0])
+    option = BY_FIELD[field]
+    _check(pytester, field, *([option.flag] if option.switch else [option.flag, SAMPLES[field][0]]))
 
 
 @pytest.mark.parametrize("field", sorted(SAMPLES))
