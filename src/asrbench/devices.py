@@ -1,6 +1,8 @@
-"""Devices: parse ``cpu``/``cuda[:N]``/``mps``, check availability, synchronise, read memory.
+"""Devices: parse ``cpu``/``cuda[:N]``/``mps``/``auto``; torch's availability, synchronise, memory.
 
-torch is imported only inside the functions, so parsing a device name at start-up stays cheap.
+torch is imported only inside the functions, so parsing a device name at start-up stays cheap. The
+functions below are torch's answers; engines on another library (CTranslate2) ask it instead, through
+:mod:`asrbench.runtimes`, which also resolves ``auto``.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from asrbench.errors import ConfigError
@@ -37,9 +39,16 @@ class Device:
 
     kind: str
     index: int | None = None
+    #: Why ``--asr-device auto`` chose this device; ``None`` when it was named.
+    chosen: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return self.kind if self.index is None else f"{self.kind}:{self.index}"
+
+    @property
+    def label(self) -> str:
+        """The name, with how ``auto`` chose it when it did."""
+        return str(self) if self.chosen is None else f"{self} ({self.chosen})"
 
     @property
     def torch_name(self) -> str:
@@ -48,11 +57,19 @@ class Device:
 
 
 def parse_device(name: str) -> Device:
-    """Parse a device option value; raise :class:`ConfigError` naming the valid forms."""
+    """Parse a device option value; raise :class:`ConfigError` naming the valid forms.
+
+    ``auto`` is resolved here, once: the best device this machine has (cuda > mps > cpu).
+    """
+    if name.strip().lower() == "auto":
+        from asrbench.runtimes import best_device
+
+        device, why = best_device()
+        return Device(device.kind, device.index, chosen=f"auto: {why}")
     match = _DEVICE_RE.match(name.strip().lower())
     if match is None:
         raise ConfigError(
-            f"--asr-device {name!r}: unknown device; valid: cpu, cuda, cuda:N, mps"
+            f"--asr-device {name!r}: unknown device; valid: cpu, cuda, cuda:N, mps, auto"
         )
     kind, index = match.groups()
     if kind != "cuda" and index is not None:

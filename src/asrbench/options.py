@@ -114,7 +114,8 @@ def _models(value: Any, source: Source) -> tuple[Any, ...]:
 def _devices(value: Any, source: Source) -> tuple[Any, ...]:
     from asrbench.devices import parse_device
 
-    return tuple(parse_device(d) for d in _items(value))
+    # dict: ``auto`` may resolve to a device also named explicitly
+    return tuple(dict.fromkeys(parse_device(d) for d in _items(value)))
 
 
 def _datasets(value: Any, source: Source) -> tuple[Any, ...]:
@@ -220,7 +221,8 @@ def _normaliser(value: Any, source: Source) -> str:
 OPTIONS: tuple[Option, ...] = (
     Option("asr-model", "models", "model to benchmark, ENGINE[:MODEL][,KEY=VALUE...]; repeatable",
            _models, default=("faster_whisper", "whisper"), metavar="NAME", repeatable=True),
-    Option("asr-device", "devices", "device: cpu, cuda, cuda:N, mps; repeatable; absent ones skip",
+    Option("asr-device", "devices", "device: cpu, cuda, cuda:N, mps, or auto (the best here: "
+           "cuda > mps > cpu); repeatable; absent ones skip",
            _devices, default=("cpu", "cuda", "mps"), metavar="DEVICE", repeatable=True),
     Option("asr-dataset", "datasets", "'smoke', a JSONL manifest, a LibriSpeech folder or "
            "hf:PATH_OR_NAME[:SPLIT]; repeatable", _datasets, default=("smoke",), metavar="DATASET",

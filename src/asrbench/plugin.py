@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from asrbench import markers, options
-from asrbench.errors import ConfigError, EngineUnavailable
+from asrbench.errors import ConfigError, EngineError, EngineUnavailable
 
 if TYPE_CHECKING:
     from asrbench.datasets import Dataset, Utterance
@@ -136,7 +136,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
     settings = bench(config).settings
     data = ", ".join(f"{d.name} ({len(d.items)} utterances)" for d in settings.datasets)
     return (f"asrbench: models {', '.join(s.label for s in settings.models)}; devices "
-            f"{', '.join(map(str, settings.devices))}; datasets {data}; "
+            f"{', '.join(d.label for d in settings.devices)}; datasets {data}; "
             f"normaliser {settings.normaliser}")
 
 
@@ -161,10 +161,13 @@ def _asr_case(request: pytest.FixtureRequest) -> Case:
 @pytest.fixture
 def asr_device(_asr_case: Case, asr_session: BenchSession) -> Device:
     """The device under test; skips when this machine does not have it."""
-    from asrbench.devices import unavailable_reason
+    from asrbench.engines.base import engine_class
+    from asrbench.runtimes import machine_unavailable_reason
 
     assert _asr_case.device is not None
-    reason = unavailable_reason(_asr_case.device)
+    # asked of the engine's own runtime (CTranslate2 for faster-whisper: no torch import)
+    reason = (engine_class(_asr_case.model.engine).device_unavailable(_asr_case.device)
+              if _asr_case.model is not None else machine_unavailable_reason(_asr_case.device))
     if reason is not None:
         if _asr_case.model is not None:
             asr_session.skipped[(_asr_case.model.label, str(_asr_case.device))] = reason
@@ -181,6 +184,9 @@ def asr_model(_asr_case: Case, asr_device: Device, asr_session: BenchSession) ->
     except EngineUnavailable as exc:
         asr_session.skipped[(_asr_case.model.label, str(asr_device))] = str(exc)
         pytest.skip(str(exc))
+    except EngineError as exc:  # e.g. weights elsewhere than requested: one clear line per test
+        message = str(exc)
+    pytest.fail(f"asrbench: {message}", pytrace=False)
 
 
 @pytest.fixture

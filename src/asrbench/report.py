@@ -104,6 +104,9 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
             lines.append(f"{'':<4}{_num(run.rtf, 3):>7} {_num(run.rtfx, 1):>7} "
                          f"{_num(run.latency_p50, 3):>7} {_num(run.latency_p95, 3):>7} "
                          f"{_num(run.cold_latency_p50, 3):>7} {_num(run.load_seconds):>7}  {extra}")
+            if run.info.get("mps_fallback"):
+                lines.append(f"{'':<4}MPS with CPU fallback: PYTORCH_ENABLE_MPS_FALLBACK was set, so "
+                             "ops MPS lacks ran on the CPU")
     if skipped:
         lines.append("skipped:")
         for (model, device), reason in skipped.items():

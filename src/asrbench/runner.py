@@ -16,7 +16,6 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from asrbench import devices
 from asrbench.datasets import Dataset, Utterance
 from asrbench.errors import AsrBenchError, EngineError, UtterancesFailed
 from asrbench.guard import TranscriptionTimeout, call_with_timeout, is_out_of_memory, one_line
@@ -36,11 +35,12 @@ def timed_calls(model: LoadedModel, audio: Any, *, timeout: float | None = None,
     runs inside that thread, so the figure is the same as without one.
     """
     latencies: list[float] = []
+    synchronize, device = model.runtime.synchronize, model.device
 
     def once() -> tuple[str, float]:
         started = time.perf_counter()
         text = model.engine.transcribe(audio)
-        devices.synchronize(model.device)
+        synchronize(device)
         return text, time.perf_counter() - started
 
     def target() -> str:

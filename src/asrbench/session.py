@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from asrbench import devices
 from asrbench.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.devices import Device
 from asrbench.engines.base import Engine, ModelSpec, engine_class
@@ -29,6 +28,7 @@ from asrbench.guard import one_line
 from asrbench.metrics import get_normaliser
 from asrbench.options import Settings
 from asrbench.results import FailedUtterance, LoadInfo, RunSummary, UtteranceResult, summarise
+from asrbench.runtimes import Runtime, get_runtime, mps_fallback_enabled, placement_error
 
 __all__ = ["AUDIO_CACHE_BYTES", "BenchSession", "LoadedModel"]
 
@@ -48,6 +48,11 @@ class LoadedModel:
     def label(self) -> str:
         return self.spec.label
 
+    @property
+    def runtime(self) -> Runtime:
+        """The engine's own runtime: synchronise, memory and threads are asked of it."""
+        return get_runtime(self.engine.runtime)
+
     def transcribe(self, audio: Any) -> str:
         return self.engine.transcribe(audio)
 
@@ -63,6 +68,7 @@ class _Released(Engine):
     name = "released"
     devices = frozenset()
     default_model = ""
+    runtime = "cpu"  # a released handle asks no library anything
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -104,16 +110,22 @@ class BenchSession:
         if key in self._failures:
             raise self._cached_failure(key)
         self.release()
+        cls = engine_class(spec.engine)
+        runtime = get_runtime(cls.runtime)
         if self._collect:  # a poisoned model's last references went with its test: free it now
             self._collect = False
             gc.collect()
-            devices.empty_cache(device)
-        cls = engine_class(spec.engine)
-        devices.reset_peak_memory(device)
+            runtime.empty_cache(device)
+        runtime.reset_peak_memory(device)
         started = time.perf_counter()
         failed = False
         try:
             engine = cls.load(spec, device)
+            try:
+                placement = _placement(spec, device, engine)
+            except EngineError:
+                del engine  # the misplaced model must not outlive this call
+                raise
         except Exception as exc:
             # keep only the message: a traceback's frames would hold the half-loaded model
             error = exc if isinstance(exc, AsrBenchError) else EngineError(
@@ -123,12 +135,12 @@ class BenchSession:
             failed = True
         if failed:  # outside the handler, so that the failed load's frames can be freed
             gc.collect()
-            devices.empty_cache(device)
+            runtime.empty_cache(device)
             raise self._cached_failure(key)
         seconds = time.perf_counter() - started
-        info = {"device_name": devices.describe(device), **engine.info()}
+        info = {"device_name": runtime.describe(device), **engine.info(), **placement}
         if device.kind == "cpu":
-            info["threads"] = devices.thread_info()
+            info["threads"] = runtime.thread_info()
         load = LoadInfo(spec.label, str(device), seconds, info)
         self.loads[(spec.label, str(device))] = load
         self._current = LoadedModel(spec, device, engine, load)
@@ -172,11 +184,11 @@ class BenchSession:
         """Drop the loaded model so the next one has the device to itself."""
         if self._current is None:
             return
-        device = self._current.device
+        device, runtime = self._current.device, self._current.runtime
         self._current._drop_engine()
         self._current = None
         gc.collect()
-        devices.empty_cache(device)
+        runtime.empty_cache(device)
 
     def utterance(self, dataset: Dataset, item: UtteranceSpec) -> Utterance:
         """Decoded audio, cached: every model and device reads the same samples."""
@@ -196,7 +208,7 @@ class BenchSession:
 
     def note_memory(self, model: LoadedModel) -> None:
         """Remember the device memory figure after a transcription (CUDA peak, MPS pool)."""
-        amount, kind = devices.peak_memory(model.device)
+        amount, kind = model.runtime.peak_memory(model.device)
         if amount is not None:
             key = (model.label, str(model.device))
             previous = self._memory.get(key, (0, kind))[0]
@@ -226,3 +238,23 @@ class BenchSession:
                                  load=self.loads.get((model, device)),
                                  info=self.memory_info(model, device)))
         return out
+
+
+def _placement(spec: ModelSpec, device: Device, engine: Engine) -> dict[str, Any]:
+    """Where the weights are, checked against the request; MPS's silent CPU fallback recorded.
+
+    A model whose weights are elsewhere than requested fails with :class:`EngineError`: its timings
+    would be reported under a device that did not run it.
+    """
+    actual = engine.weights_device()
+    problem = placement_error(device, actual)
+    if problem is not None:
+        raise EngineError(f"{spec.label} on {device}: {problem}; its results would not be "
+                          f"{device.kind} results (the engine placed the model elsewhere)")
+    info: dict[str, Any] = {"weights_device": actual}
+    if device.chosen is not None:
+        info["device_requested"] = "auto"
+        info["device_chosen"] = device.chosen
+    if device.kind == "mps" and engine.runtime == "torch":
+        info["mps_fallback"] = mps_fallback_enabled()
+    return info

@@ -167,6 +167,9 @@ class Engine(ABC):
     requires: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: The ``pytest-asrbench[extra]`` that installs ``requires``.
     extra: ClassVar[str | None] = None
+    #: The library that runs the model (see :mod:`asrbench.runtimes`): asked whether a device is
+    #: available, to synchronise, for memory and threads. torch unless the engine says otherwise.
+    runtime: ClassVar[str] = "torch"
 
     device: Device
 
@@ -207,6 +210,13 @@ class Engine(ABC):
         )
 
     @classmethod
+    def device_unavailable(cls, device: Device) -> str | None:
+        """Why ``device`` cannot be used by this engine on this machine, asked of its runtime."""
+        from asrbench.runtimes import get_runtime
+
+        return get_runtime(cls.runtime).unavailable_reason(device)
+
+    @classmethod
     @abstractmethod
     def load(cls, spec: ModelSpec, device: Device) -> Engine:
         """Load the model; raise ``EngineUnavailable`` when it cannot run here."""
@@ -214,6 +224,13 @@ class Engine(ABC):
     @abstractmethod
     def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
         """Transcribe float32 mono 16 kHz samples, doing all the work before returning."""
+
+    def weights_device(self) -> str | None:
+        """Where the loaded weights really are (``"cuda:0"``, ``"cpu"``), asked of the model itself.
+
+        Checked against the requested device after loading. ``None``: the engine cannot tell.
+        """
+        return None
 
     def info(self) -> dict[str, Any]:
         """Facts recorded with results: precision, compute type, threads, versions."""

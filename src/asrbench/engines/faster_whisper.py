@@ -39,6 +39,7 @@ class FasterWhisperEngine(Engine):
     package = "faster-whisper"
     requires = (("faster-whisper", "faster_whisper"), ("ctranslate2", "ctranslate2"))
     extra = "faster-whisper"
+    runtime = "ctranslate2"
     options: ClassVar[dict[str, Any]] = {
         "compute_type": str,
         "cpu_threads": int,
@@ -80,6 +81,15 @@ class FasterWhisperEngine(Engine):
         )
         # faster-whisper decodes lazily: joining the generator here is the actual work.
         return "".join(segment.text for segment in segments).strip()
+
+    def weights_device(self) -> str:
+        """The device CTranslate2 built the model for, with its index on CUDA."""
+        inner = self._model.model
+        kind = str(inner.device)
+        if kind != "cuda":
+            return kind
+        indices = list(inner.device_index)
+        return "+".join(f"cuda:{i}" for i in indices)
 
     def info(self) -> dict[str, Any]:
         import ctranslate2

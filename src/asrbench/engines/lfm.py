@@ -138,6 +138,11 @@ class LfmAudioEngine(Engine):
                 "is cut short (raise max_new_tokens)"), stacklevel=3)
         return str(self._processor.text.decode(tokens, skip_special_tokens=True)).strip()
 
+    def weights_device(self) -> str:
+        from asrbench.runtimes import torch_module_device
+
+        return torch_module_device(self._model)
+
     def info(self) -> dict[str, Any]:
         import torch
 

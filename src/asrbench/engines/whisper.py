@@ -92,6 +92,11 @@ class WhisperEngine(Engine):
         )
         return str(result["text"]).strip()
 
+    def weights_device(self) -> str:
+        from asrbench.runtimes import torch_module_device
+
+        return torch_module_device(self._model)
+
     def info(self) -> dict[str, Any]:
         import torch
 
