@@ -24,17 +24,20 @@ class StubEngine(Engine):
     name = "stub"
     devices = frozenset({"cpu", "cuda", "mps"})
     default_model = "answers.json"
-    options: ClassVar[dict[str, type]] = {"text": str, "precision": str}
+    # weights: where the stub claims its weights are after loading (default: the requested device)
+    options: ClassVar[dict[str, type]] = {"text": str, "precision": str, "weights": str}
     loads: ClassVar[list[tuple[str, str]]] = []
     #: Every instance made, weakly: a test sees whether a released model was really freed.
     instances: ClassVar[list[weakref.ref[StubEngine]]] = []
     #: How many earlier instances were still alive as each load began.
     alive_at_load: ClassVar[list[int]] = []
 
-    def __init__(self, answers: dict[str, str], device: Device, fixed: str | None) -> None:
+    def __init__(self, answers: dict[str, str], device: Device, fixed: str | None,
+                 weights: str | None = None) -> None:
         self.answers = answers
         self.device = device
         self.fixed = fixed
+        self.weights = weights
         self.calls = 0
 
     @classmethod
@@ -48,7 +51,7 @@ class StubEngine(Engine):
             answers = json.loads(path.read_text())
         cls.loads.append((str(spec), str(device)))
         cls.alive_at_load.append(sum(ref() is not None for ref in cls.instances))
-        engine = cls(answers, device, fixed)
+        engine = cls(answers, device, fixed, spec.option("weights", None))
         cls.instances.append(weakref.ref(engine))
         return engine
 
@@ -65,6 +68,9 @@ class StubEngine(Engine):
         if answer == "!hang":
             time.sleep(float(os.environ.get("STUB_HANG", "5")))
         return answer
+
+    def weights_device(self) -> str:
+        return self.weights or str(self.device)
 
     def info(self) -> dict[str, object]:
         return {"precision": "float32", "engine_version": "stub"}

@@ -65,6 +65,11 @@ class Runtime:
             return f"{device}: only {count} CUDA device(s) present (cuda:0 to cuda:{count - 1})"
         return None
 
+    def cpu_fallback(self, device: Device) -> bool | None:
+        """Whether operators ``device`` lacks may silently run on the CPU (``None``: not a question
+        for this runtime and device)."""
+        return None
+
     def synchronize(self, device: Device) -> None:
         """Wait for queued work so that a timer stopped afterwards measures all of it."""
 
@@ -103,6 +108,9 @@ class TorchRuntime(Runtime):
 
     def unavailable_reason(self, device: Device) -> str | None:
         return devices.unavailable_reason(device)
+
+    def cpu_fallback(self, device: Device) -> bool | None:
+        return mps_fallback_enabled() if device.kind == "mps" else None
 
     def synchronize(self, device: Device) -> None:
         devices.synchronize(device)

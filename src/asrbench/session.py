@@ -28,7 +28,7 @@ from asrbench.guard import one_line
 from asrbench.metrics import get_normaliser
 from asrbench.options import Settings
 from asrbench.results import FailedUtterance, LoadInfo, RunSummary, UtteranceResult, summarise
-from asrbench.runtimes import Runtime, get_runtime, mps_fallback_enabled, placement_error
+from asrbench.runtimes import Runtime, get_runtime, placement_error
 
 __all__ = ["AUDIO_CACHE_BYTES", "BenchSession", "LoadedModel"]
 
@@ -122,7 +122,7 @@ class BenchSession:
         try:
             engine = cls.load(spec, device)
             try:
-                placement = _placement(spec, device, engine)
+                placement = _placement(spec, device, engine, runtime)
             except EngineError:
                 del engine  # the misplaced model must not outlive this call
                 raise
@@ -240,7 +240,7 @@ class BenchSession:
         return out
 
 
-def _placement(spec: ModelSpec, device: Device, engine: Engine) -> dict[str, Any]:
+def _placement(spec: ModelSpec, device: Device, engine: Engine, runtime: Runtime) -> dict[str, Any]:
     """Where the weights are, checked against the request; MPS's silent CPU fallback recorded.
 
     A model whose weights are elsewhere than requested fails with :class:`EngineError`: its timings
@@ -255,6 +255,7 @@ def _placement(spec: ModelSpec, device: Device, engine: Engine) -> dict[str, Any
     if device.chosen is not None:
         info["device_requested"] = "auto"
         info["device_chosen"] = device.chosen
-    if device.kind == "mps" and engine.runtime == "torch":
-        info["mps_fallback"] = mps_fallback_enabled()
+    fallback = runtime.cpu_fallback(device)
+    if fallback is not None:
+        info[f"{device.kind}_fallback"] = fallback
     return info
