@@ -178,3 +178,7 @@ def test_suite_runs_the_tiny_checkpoint_through_the_plugin(pytester, tiny):
     assert run["precision"] == "float32"
     assert run["latency_p50"] > 0
     assert run["load_seconds"] > 0
+
+
+def test_weights_are_reported_where_they_are(engine):
+    assert engine.weights_device() == "cpu"

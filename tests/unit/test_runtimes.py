@@ -1,0 +1,134 @@
+"""Runtimes, placement checks, MPS fallback detection and ``auto``, with simulated hardware."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import pytest
+
+from asrbench import runtimes
+from asrbench.devices import Device, parse_device
+from asrbench.runtimes import CTranslate2Runtime, placement_error
+
+
+@pytest.mark.parametrize(("requested", "actual"), [
+    ("cpu", "cpu"), ("cuda", "cuda:0"), ("cuda", "cuda:3"), ("cuda:1", "cuda:1"), ("cuda:0", "cuda"),
+    ("mps", "mps"), ("mps", "mps:0"), ("cpu", None),
+])
+def test_weights_where_requested_pass(requested, actual):
+    assert placement_error(parse_device(requested), actual) is None
+
+
+@pytest.mark.parametrize(("requested", "actual"), [
+    ("cuda", "cpu"), ("cuda:1", "cuda:0"), ("cuda:1", "cuda"), ("mps", "cpu"), ("mps", "cpu+mps:0"),
+    ("cpu", "meta"), ("cpu", "somewhere"), ("cuda:0", "cuda:0+cuda:1"),
+])
+def test_weights_elsewhere_are_named(requested, actual):
+    assert placement_error(parse_device(requested), actual) == (
+        f"its weights are on {actual}, not on {requested}")
+
+
+@pytest.mark.parametrize(("value", "enabled"), [
+    ("1", True), ("true", True), (" On ", True), ("0", False), ("", False), (None, False)])
+def test_mps_fallback_variable_is_detected(monkeypatch, value, enabled):
+    if value is None:
+        monkeypatch.delenv("PYTORCH_ENABLE_MPS_FALLBACK", raising=False)
+    else:
+        monkeypatch.setenv("PYTORCH_ENABLE_MPS_FALLBACK", value)
+    assert runtimes.mps_fallback_enabled() is enabled
+    assert runtimes.TorchRuntime().cpu_fallback(Device("mps")) is enabled
+    assert runtimes.TorchRuntime().cpu_fallback(Device("cuda")) is None
+
+
+def _fake_ctranslate2(monkeypatch, count: int) -> None:
+    module = types.ModuleType("ctranslate2")
+    module.get_cuda_device_count = lambda: count  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ctranslate2", module)
+
+
+def test_ctranslate2_counts_its_own_cuda_devices(monkeypatch):
+    _fake_ctranslate2(monkeypatch, 2)
+    runtime = CTranslate2Runtime()
+    assert runtime.unavailable_reason(Device("cuda")) is None
+    assert runtime.unavailable_reason(Device("cuda", 1)) is None
+    assert runtime.unavailable_reason(Device("cuda", 2)) == (
+        "cuda:2: only 2 CUDA device(s) present (cuda:0 to cuda:1)")
+    assert runtime.unavailable_reason(Device("mps")) == "mps: ctranslate2 has no MPS backend"
+    assert runtime.peak_memory(Device("cuda")) == (None, "not measured by ctranslate2")
+
+
+def test_ctranslate2_without_cuda_says_so(monkeypatch):
+    _fake_ctranslate2(monkeypatch, 0)
+    assert CTranslate2Runtime().unavailable_reason(Device("cuda")) == (
+        "cuda: CUDA is not available to ctranslate2 on this machine")
+
+
+@pytest.mark.parametrize(("present", "expected", "why"), [
+    ({"cuda", "mps"}, Device("cuda", 0), "a CUDA device is present"),
+    ({"mps"}, Device("mps"), "no CUDA; Apple MPS is present"),
+    (set(), Device("cpu"), "no CUDA or MPS device here"),
+])
+def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch, present, expected, why):
+    monkeypatch.setattr(runtimes, "machine_unavailable_reason",
+                        lambda d: None if d.kind in present else "absent")
+    device = parse_device("auto")
+    assert device == expected
+    assert device.chosen == f"auto: {why}"
+    assert device.label == f"{expected} (auto: {why})"
+    assert parse_device("AUTO ") == expected
+
+
+def test_machine_check_knows_mps_is_macos_only_without_asking_torch(monkeypatch):
+    monkeypatch.setattr(runtimes.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(runtimes, "get_runtime", lambda name: pytest.fail("a runtime was asked"))
+    assert "Apple MPS exists on macOS only" in str(
+        runtimes.machine_unavailable_reason(Device("mps")))
+
+
+def _fake_nvml(monkeypatch, count: int | None, name: str = "Simulated GPU") -> None:
+    module = types.ModuleType("pynvml")
+
+    def init() -> None:
+        if count is None:
+            raise RuntimeError("NVML Shared Library Not Found")
+
+    module.nvmlInit = init  # type: ignore[attr-defined]
+    module.nvmlShutdown = lambda: None  # type: ignore[attr-defined]
+    module.nvmlDeviceGetCount = lambda: count  # type: ignore[attr-defined]
+    module.nvmlDeviceGetHandleByIndex = lambda i: i  # type: ignore[attr-defined]
+    module.nvmlDeviceGetName = lambda h: f"{name} {h}"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pynvml", module)
+
+
+def test_no_driver_means_no_cuda_without_asking_any_library(monkeypatch):
+    _fake_nvml(monkeypatch, None)
+    monkeypatch.setattr(runtimes, "get_runtime", lambda name: pytest.fail("a runtime was asked"))
+    assert runtimes.machine_unavailable_reason(Device("cuda")) == (
+        "cuda: no NVIDIA GPU or driver on this machine (NVML)")
+
+
+def test_cuda_counts_when_any_runtime_sees_it(monkeypatch):
+    _fake_nvml(monkeypatch, 2)
+    _fake_ctranslate2(monkeypatch, 2)
+    assert runtimes.machine_unavailable_reason(Device("cuda", 1)) is None
+
+
+def test_gpu_names_come_from_nvml_for_ctranslate2(monkeypatch):
+    _fake_nvml(monkeypatch, 2)
+    assert CTranslate2Runtime().describe(Device("cuda", 1)) == "Simulated GPU 1"
+    _fake_nvml(monkeypatch, None)
+    assert CTranslate2Runtime().describe(Device("cuda", 1)) == "CUDA device 1"
+
+
+def test_torch_module_device_lists_every_device_its_tensors_are_on():
+    import torch
+    module = torch.nn.Linear(2, 2)
+    assert runtimes.torch_module_device(module) == "cpu"
+    module.register_buffer("elsewhere", torch.zeros(1, device="meta"))
+    assert runtimes.torch_module_device(module) == "cpu+meta"
+
+
+def test_unknown_runtime_names_the_known_ones():
+    with pytest.raises(KeyError, match="unknown runtime 'nope'; valid: cpu, ctranslate2, torch"):
+        runtimes.get_runtime("nope")
