@@ -47,9 +47,13 @@ def simulate_cpu_only_host(monkeypatch: pytest.MonkeyPatch) -> None:
     if mps is not None:
         monkeypatch.setattr(mps, "is_available", lambda: False)
         monkeypatch.setattr(mps, "is_built", lambda: False)
-    ct2 = sys.modules.get("ctranslate2")
+    try:  # imported now, so a later import inside a test finds it patched
+        import ctranslate2 as ct2
+    except ImportError:
+        ct2 = None
     if ct2 is not None and hasattr(ct2, "get_cuda_device_count"):
         monkeypatch.setattr(ct2, "get_cuda_device_count", lambda: 0)
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # NVML, asked before any library: absent
 
 
 @pytest.fixture(autouse=True)

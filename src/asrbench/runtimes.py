@@ -184,9 +184,10 @@ def machine_unavailable_reason(device: Device) -> str | None:
     if device.kind == "cpu":
         return None
     if device.kind == "mps" and platform.system() != "Darwin":
-        return f"mps: Apple MPS exists on macOS only (this is {platform.system()} {platform.machine()})"
+        return (f"mps: Apple MPS is not available on {platform.system()} {platform.machine()} "
+                "(macOS only)")
     if device.kind == "cuda" and _nvml_count() == 0:  # no driver: no library can have CUDA
-        return f"{device}: no NVIDIA GPU or driver on this machine (NVML)"
+        return f"{device}: CUDA is not available on this machine (NVML: no NVIDIA driver or GPU)"
     order = ("ctranslate2", "torch") if device.kind == "cuda" else ("torch",)
     reasons = [get_runtime(name).unavailable_reason(device) for name in order]
     if any(reason is None for reason in reasons):

@@ -82,7 +82,7 @@ def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch, present, expected, why
 def test_machine_check_knows_mps_is_macos_only_without_asking_torch(monkeypatch):
     monkeypatch.setattr(runtimes.platform, "system", lambda: "Linux")
     monkeypatch.setattr(runtimes, "get_runtime", lambda name: pytest.fail("a runtime was asked"))
-    assert "Apple MPS exists on macOS only" in str(
+    assert "Apple MPS is not available on Linux" in str(
         runtimes.machine_unavailable_reason(Device("mps")))
 
 
@@ -105,7 +105,7 @@ def test_no_driver_means_no_cuda_without_asking_any_library(monkeypatch):
     _fake_nvml(monkeypatch, None)
     monkeypatch.setattr(runtimes, "get_runtime", lambda name: pytest.fail("a runtime was asked"))
     assert runtimes.machine_unavailable_reason(Device("cuda")) == (
-        "cuda: no NVIDIA GPU or driver on this machine (NVML)")
+        "cuda: CUDA is not available on this machine (NVML: no NVIDIA driver or GPU)")
 
 
 def test_cuda_counts_when_any_runtime_sees_it(monkeypatch):
