@@ -93,6 +93,7 @@ def test_each_leg_runs_on_hardware_with_that_device(device):
     [leg] = [leg for leg in _workflow()["jobs"]["bench"]["strategy"]["matrix"]["include"]
              if leg["device"] == device]
     expected = LEGS[device]
+    assert "matrix.runner" in _workflow()["jobs"]["bench"]["runs-on"]
     if isinstance(expected, list):
         assert leg["runner"] == expected
     else:
