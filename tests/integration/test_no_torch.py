@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from conftest import SUITE  # type: ignore[import-not-found]
+SUITE = Path(__file__).parents[1] / "benchmarks" / "test_transcribe.py"
 
 HEAVY = ("torch", "torchaudio", "whisper", "transformers", "liquid_audio")
 
