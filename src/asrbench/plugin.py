@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from asrbench import markers, options
-from asrbench.errors import ConfigError, EngineError, EngineUnavailable
+from asrbench.errors import ConfigError, EngineUnavailable
 
 if TYPE_CHECKING:
     from asrbench.datasets import Dataset, Utterance
@@ -184,9 +184,6 @@ def asr_model(_asr_case: Case, asr_device: Device, asr_session: BenchSession) ->
     except EngineUnavailable as exc:
         asr_session.skipped[(_asr_case.model.label, str(asr_device))] = str(exc)
         pytest.skip(str(exc))
-    except EngineError as exc:  # e.g. weights elsewhere than requested: one clear line per test
-        message = str(exc)
-    pytest.fail(f"asrbench: {message}", pytrace=False)
 
 
 @pytest.fixture

@@ -79,19 +79,20 @@ def test_weights_elsewhere_than_requested_fail_the_models_tests(project, simulat
     result = project.runpytest_inprocess(
         *BASE, "--asr-model", "stub:answers.json,weights=cpu", "--asr-device", "cuda",
         "--asr-device", "cpu", "--benchmark-disable")
-    # both models pass on cpu, the honest one on cuda; every cuda test of the other fails at
-    # set-up, with one clear line
-    result.assert_outcomes(passed=12, errors=4)
+    # both models pass on cpu, the honest one on cuda; every cuda test of the other fails, the
+    # first with the reason, the others pointing to it
+    result.assert_outcomes(passed=12, failed=4)
     result.stdout.fnmatch_lines([
-        "*asrbench: stub:answers.json,weights=cpu on cuda: its weights are on cpu, not on cuda; its "
-        "results would not be cuda results*"])
+        "*stub:answers.json,weights=cpu on cuda: its weights are on cpu, not on cuda; its "
+        "results would not be cuda results*",
+        "*stub:answers.json,weights=cpu on cuda: not run, the model failed earlier*"])
     assert StubEngine.loads.count(("stub:answers.json,weights=cpu", "cuda")) == 1  # tried once
 
 
 def test_weights_on_another_gpu_than_requested_fail(project, simulated):
     result = project.runpytest_inprocess(
         *BASE, "--asr-model", "stub:answers.json,weights=cuda:0", "--asr-device", "cuda:1")
-    result.assert_outcomes(passed=4, errors=4)
+    result.assert_outcomes(passed=4, failed=4)
     result.stdout.fnmatch_lines(["*its weights are on cuda:0, not on cuda:1*"])
 
 
