@@ -1,8 +1,8 @@
-"""The ``asrbench`` command: ``convert``, ``compare``, ``plot`` and ``doctor``.
+"""The ``asrbench`` command: ``convert``, ``compare``, ``merge``, ``submit``, ``plot``, ``doctor``.
 
-Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare), or (doctor) nothing can run, an
-installed engine is broken, or torch and torchaudio are not a release pair; 2 bad usage or input
-(the message names the file or option).
+Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare), a shard's tests failed (submit), or
+(doctor) nothing can run, an installed engine is broken, or torch and torchaudio are not a release
+pair; 2 bad usage or input (the message names the file or option).
 """
 
 from __future__ import annotations
@@ -34,17 +34,55 @@ def _compare(args: argparse.Namespace) -> int:
     gates = [compare.parse_gate(g) for g in args.fail_on]
     runs = find_runs(Path(args.storage), args.runs)
     rows = compare.compare_runs(runs)
+    broken = compare.failures(rows, gates, significant_only=args.significant,
+                              allow_cross_machine=args.allow_cross_machine)
     if args.csv:
         sys.stdout.write(compare.format_csv(rows))
     elif args.json:
         print(compare.format_json(rows))
     else:
-        print(f"runs: {', '.join(f'{r.id} ({r.created})' for r in runs)}; baseline {runs[0].id}")
-        print(compare.format_table(rows))
-    broken = compare.failures(rows, gates)
+        print(f"baseline {runs[0].name}")
+        print(compare.format_table(rows, runs))
     for message in broken:
         print(f"FAIL {message}", file=sys.stderr)
     return 1 if broken else 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from asrbench.merge import load_report, merge_reports, save_merged
+    from asrbench.report import write_json_atomic
+
+    paths = [Path(p) for p in args.reports]
+    merged = merge_reports(paths, allow_cross_machine=args.allow_cross_machine)
+    if args.out:
+        write_json_atomic(Path(args.out), merged)
+        print(f"wrote {args.out}")
+    if not args.no_save:
+        benchmarks = [b for p in paths for b in load_report(p)[1]]
+        print(f"saved {save_merged(merged, Path(args.storage), benchmarks)}")
+    for run in merged["runs"]:
+        low, high = run["wer_ci95"]
+        print(f"{run['model']} / {run['device']} / {run['dataset']}: {run['utterances']} "
+              f"utterances, WER {100 * run['wer']:.2f}% [{100 * low:.2f}-{100 * high:.2f}], "
+              f"RTFx {run['rtfx'] or 0:.1f}")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from asrbench.submit import submit
+
+    pytest_args = list(args.pytest_args)
+    if pytest_args[:1] == ["--"]:
+        pytest_args = pytest_args[1:]
+    result = submit(pytest_args, shards=args.shards, executor=args.executor,
+                    folder=Path(args.folder), storage=Path(args.storage),
+                    parameters=dict(p.split("=", 1) for p in args.param),
+                    allow_cross_machine=args.allow_cross_machine)
+    print(f"merged {args.shards} shards: saved {result.saved}")
+    for index, code in enumerate(result.exit_codes, start=1):
+        if code != 0:
+            print(f"shard {index}/{args.shards}: pytest exited {code}", file=sys.stderr)
+    return 0 if not any(result.exit_codes) else 1
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -90,7 +128,39 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--fail-on", action="append", default=[], metavar="GATE",
                          help="exit 1 when a run regresses: wer:+0.5 (points), rtf:+10%% "
                          "(relative); repeatable")
+    compare.add_argument("--significant", action="store_true",
+                         help="a WER gate fires only on a significant rise (paired bootstrap)")
+    compare.add_argument("--allow-cross-machine", action="store_true",
+                         help="let timing gates compare runs timed on different machines")
     compare.set_defaults(func=_compare)
+
+    merge = commands.add_parser("merge", help="combine --asr-shard reports into one run")
+    merge.add_argument("reports", nargs="+", help="shard reports (--asr-report files or saved "
+                       "benchmark JSON), one per shard")
+    merge.add_argument("--storage", default=".benchmarks", help=storage_help + "; the merged "
+                       "run is saved there as the next run of its machine folder")
+    merge.add_argument("--out", help="also write the merged report to this JSON file")
+    merge.add_argument("--no-save", action="store_true", help="do not save into the storage")
+    merge.add_argument("--allow-cross-machine", action="store_true",
+                       help="merge shards timed on different machines (the run says so)")
+    merge.set_defaults(func=_merge)
+
+    submit = commands.add_parser("submit", help="run pytest as N shards (Slurm or local "
+                                 "processes, through submitit), then merge")
+    submit.add_argument("--shards", type=int, required=True, help="number of shards")
+    submit.add_argument("--executor", choices=("slurm", "local"), default="slurm",
+                        help="where the shards run (default: slurm)")
+    submit.add_argument("--folder", default="asrbench-jobs", help="job logs and shard reports "
+                        "(default: asrbench-jobs)")
+    submit.add_argument("--storage", default=".benchmarks", help=storage_help)
+    submit.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="submitit executor parameter, e.g. slurm_partition=gpu, "
+                        "gpus_per_node=1, timeout_min=120; repeatable")
+    submit.add_argument("--allow-cross-machine", action="store_true",
+                        help="merge shards that ran on different hosts (usual on Slurm)")
+    submit.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                        help="-- then the pytest arguments of every shard")
+    submit.set_defaults(func=_submit)
 
     plot = commands.add_parser("plot", help="WER against speed, and latency per utterance")
     plot.add_argument("runs", nargs="*", help="run id (default: the most recent)")

@@ -1,7 +1,10 @@
 """Saved runs: pytest-benchmark's storage (``.benchmarks``) or a JSON report, read back per run.
 
-A run is keyed by model × device × dataset; its figures come from the ``asrbench`` block that the
-plugin adds to every saved pytest-benchmark file (``pytest_benchmark_update_json``).
+A saved run is named by its machine folder and id (``Linux-CPython-3.12-64bit/0003``): two machines
+may both have a run ``0003``. Within it, figures are keyed by model × device × dataset; they come
+from the ``asrbench`` block that the plugin adds to every saved pytest-benchmark file
+(``pytest_benchmark_update_json``). ``host`` is the measuring machine's fingerprint id, which tells
+whether two runs' timings are like for like.
 """
 
 from __future__ import annotations
@@ -27,6 +30,14 @@ class SavedRun:
     created: str
     runs: dict[Key, dict[str, Any]]
     utterances: list[dict[str, Any]]
+    machine: str = ""
+    host: str | None = None
+    host_name: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``MACHINE/ID``: unique across the machine folders of one storage."""
+        return f"{self.machine}/{self.id}" if self.machine else self.id
 
 
 def load_run(path: Path) -> SavedRun:
@@ -41,7 +52,18 @@ def load_run(path: Path) -> SavedRun:
                           "the asrbench plugin installed?)")
     runs = {(r["model"], r["device"], r["dataset"]): r for r in block["runs"]}
     created = str(data.get("datetime") or block.get("created") or "")
-    return SavedRun(_run_id(Path(path)), Path(path), created, runs, block.get("utterances", []))
+    found = block.get("machine")
+    machine: dict[str, Any] = found if isinstance(found, dict) else {}
+    folder = Path(path).parent.name if "asrbench" in data else ""
+    return SavedRun(_run_id(Path(path)), Path(path), created, runs, block.get("utterances", []),
+                    machine=folder or str(machine.get("folder") or ""),
+                    host=machine.get("id") or _legacy_host(machine),
+                    host_name=machine.get("node"))
+
+
+def _legacy_host(machine: dict[str, Any]) -> str | None:
+    """Reports before schema 2 had no fingerprint id: the host name stands in for it."""
+    return str(machine["node"]) if machine.get("node") else None
 
 
 def _run_id(path: Path) -> str:
@@ -50,22 +72,37 @@ def _run_id(path: Path) -> str:
     return head if head.isdigit() else path.stem
 
 
+def _name(path: Path) -> str:
+    return f"{path.parent.name}/{_run_id(path)}"
+
+
 def find_runs(storage: Path, selectors: list[str]) -> list[SavedRun]:
-    """Runs named by id (``0003``), id prefix or path; with none named, the two most recent."""
+    """Runs named by ``[MACHINE/]ID`` (``0003``, ``Linux-CPython-3.12-64bit/0003``), id prefix or
+    path; with none named, the two most recent (by the time they were saved).
+
+    An id that more than one machine folder holds is refused unless its machine is named.
+    """
     files = sorted(Path(storage).glob("*/*.json"), key=lambda p: (p.name, str(p)))
     if not selectors:
         if not files:
             raise ConfigError(f"{storage}: no saved runs (run pytest with --benchmark-autosave)")
-        return [load_run(p) for p in files[-2:]]
+        runs = [load_run(p) for p in files]
+        return sorted(runs, key=lambda r: (r.created, r.id, r.machine))[-2:]
     chosen: list[SavedRun] = []
     for selector in selectors:
         candidate = Path(selector)
         if candidate.is_file():
             chosen.append(load_run(candidate))
             continue
-        matches = [p for p in files if p.name.startswith(selector) or _run_id(p) == selector]
+        folder, _, run = selector.rpartition("/")
+        matches = [p for p in files if (not folder or p.parent.name == folder)
+                   and (p.name.startswith(run) or _run_id(p) == run)]
         if not matches:
-            known = ", ".join(_run_id(p) for p in files) or "none"
+            known = ", ".join(_name(p) for p in files) or "none"
             raise ConfigError(f"run {selector!r}: not found in {storage}; saved runs: {known}")
+        machines = sorted({p.parent.name for p in matches})
+        if len(machines) > 1:
+            raise ConfigError(f"run {selector!r}: saved by more than one machine "
+                              f"({', '.join(machines)}); name it as MACHINE/{run}")
         chosen.append(load_run(matches[-1]))
     return chosen

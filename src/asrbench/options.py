@@ -106,9 +106,16 @@ def _items(value: Any) -> list[str]:
 
 
 def _models(value: Any, source: Source) -> tuple[Any, ...]:
-    from asrbench.engines.base import parse_model_spec
+    """The specs, each labelled so that no two models share a label (see :mod:`asrbench.identity`)."""
+    from dataclasses import replace
 
-    return tuple(parse_model_spec(m) for m in _items(value))
+    from asrbench.engines.base import engine_class, parse_model_spec
+    from asrbench.identity import distinct_labels
+
+    specs = tuple(parse_model_spec(m) for m in _items(value))
+    labels = distinct_labels([(s.engine, s.model or engine_class(s.engine).default_model,
+                               s.options_text) for s in specs])
+    return tuple(replace(s, shown=label) for s, label in zip(specs, labels, strict=True))
 
 
 def _devices(value: Any, source: Source) -> tuple[Any, ...]:
@@ -170,7 +177,13 @@ def _at_least(minimum: int) -> Callable[[Any, Source], int]:
     return parse
 
 
-def _fraction(value: Any, source: Source) -> float:
+def _shard(value: Any, source: Source) -> Any:
+    from asrbench.shards import parse_shard
+
+    return None if value is None else parse_shard(str(value))
+
+
+def _points(value: Any, source: Source) -> float:
     from asrbench.config import parse_number
 
     return parse_number(value, source.where)
@@ -244,8 +257,14 @@ OPTIONS: tuple[Option, ...] = (
            default="whisper-english", metavar="NAME"),
     Option("asr-baseline", "baseline", "saved run (id in the pytest-benchmark storage, or a JSON "
            "file) whose corpus WER the current run must not exceed", _text, metavar="RUN"),
-    Option("asr-baseline-margin", "baseline_margin", "WER allowed above the baseline, as a "
-           "fraction", _fraction, default=0.0, metavar="FLOAT", cli_type=float),
+    Option("asr-baseline-margin", "baseline_margin", "WER allowed above the baseline, in "
+           "absolute percentage points (0.5: half a point)", _points, default=0.0,
+           metavar="POINTS", cli_type=float),
+    Option("asr-baseline-significant", "baseline_significant", "fail the baseline gate only on "
+           "a regression the paired bootstrap over utterances finds significant", _switch,
+           default=False, switch=True),
+    Option("asr-shard", "shard", "run shard I of N of every dataset, balanced by audio duration "
+           "(merge the shard reports with 'asrbench merge')", _shard, metavar="I/N"),
     Option("asr-cache-dir", "cache_dir", "folder for converted weights", _path,
            default_text="$ASRBENCH_CACHE_DIR, else the user cache folder, asrbench",
            metavar="PATH"),
@@ -390,6 +409,23 @@ class _SettingsBase:
 
     max_wer: tuple[Rule, ...]
     max_corpus_wer: tuple[Rule, ...]
+    datasets: tuple[Any, ...]
+    shard: Any
+    #: Dataset name → short hash of its whole manifest, and → every utterance id (before sharding).
+    dataset_digests: dict[str, str]
+    dataset_ids: dict[str, tuple[str, ...]]
+
+    def __post_init__(self) -> None:
+        """Record each whole dataset's identity, then keep only this run's shard of it."""
+        from asrbench.identity import dataset_digest
+        from asrbench.shards import shard_dataset
+
+        full = tuple(self.datasets or ())
+        object.__setattr__(self, "dataset_digests", {
+            d.name: dataset_digest((i.id, i.path.name, i.text) for i in d.items) for d in full})
+        object.__setattr__(self, "dataset_ids", {d.name: tuple(i.id for i in d.items) for d in full})
+        if self.shard is not None:
+            object.__setattr__(self, "datasets", tuple(shard_dataset(d, self.shard) for d in full))
 
     @property
     def thresholds(self) -> Thresholds:

@@ -69,7 +69,7 @@ def cases(settings: Settings, fixtures: Iterable[str]) -> list[Any]:
     models = list(enumerate(settings.models)) if "asr_model" in names else [(0, None)]
     devs = list(enumerate(settings.devices)) if "asr_device" in names else [(0, None)]
     wants_item = "utterance" in names
-    datasets = (list(enumerate(settings.datasets))
+    datasets = ([(i, d) for i, d in enumerate(settings.datasets) if d.items]  # a shard may be empty
                 if wants_item or "asr_dataset" in names else [(0, None)])
     params = []
     for mi, model in models:

@@ -12,6 +12,7 @@ builds the settings once (a mistake in them ends the run as a usage error after 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -213,7 +214,13 @@ def asr_max_wer(_asr_case: Case, asr_session: BenchSession) -> float:
 
 @pytest.fixture
 def asr_max_corpus_wer(_asr_case: Case, asr_session: BenchSession) -> float:
-    """The corpus WER threshold configured for this model and dataset."""
+    """The corpus WER threshold configured for this model and dataset.
+
+    Under ``--asr-shard`` it is infinite: a shard records its part of the corpus, and the threshold
+    applies to the merged run, not to a partial WER.
+    """
+    if asr_session.settings.shard is not None:
+        return math.inf
     return asr_session.settings.thresholds.max_corpus_wer(*_labels(_asr_case))
 
 
@@ -226,9 +233,13 @@ def asr_baseline(_asr_case: Case, asr_session: BenchSession,
     case = _asr_case
     if case.model is None or case.device is None or case.dataset is None:
         return None
+    if asr_session.settings.shard is not None:
+        return None  # a shard's partial corpus is compared once the shards are merged
     return baseline_for(request.config.stash[BASELINE],
                         (case.model.label, str(case.device), case.dataset.name),
-                        asr_session.settings.baseline_margin)
+                        asr_session.settings.baseline_margin,
+                        significant_only=bool(asr_session.settings.baseline_significant),
+                        session=asr_session)
 
 
 @pytest.fixture
@@ -261,11 +272,18 @@ def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str,
     from asrbench import hooks, report, versions
 
     session = bench(config)
+    settings = session.settings
     summaries = session.summaries()
+    # the whole dataset's ids even in a shard, so that a merge can name what is missing
+    datasets = [{"name": d.name, "source": d.source, "hash": settings.dataset_digests.get(d.name),
+                 "ids": list(settings.dataset_ids.get(d.name, [i.id for i in d.items])),
+                 "shard_ids": [i.id for i in d.items] if settings.shard else None}
+                for d in settings.datasets]
     data = report.build_report(
         summaries, session.results.values(), skipped=session.skipped,
         normaliser=session.normaliser, software=versions.software(), failures=session.failures,
         complete=config.stash.get(COMPLETE, False) if complete is None else complete,
+        datasets=datasets, shard=settings.shard.as_dict() if settings.shard else None,
     )
     hooks.report_fields(config, summaries, data["runs"])
     return data

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from asrbench.files import write_atomic
+from asrbench.identity import machine_fingerprint
 from asrbench.results import FailedUtterance, RunSummary, UtteranceResult
 
-__all__ = ["build_report", "format_summary", "write_json_atomic"]
+__all__ = ["REPORT_VERSION", "build_report", "format_summary", "write_json_atomic"]
 
-REPORT_VERSION = 1
+#: The report schema's version (``asrbench/report.schema.json``); raised on incompatible changes.
+REPORT_VERSION = 2
 
 
 def _clean(value: Any) -> Any:
@@ -43,19 +44,28 @@ def build_report(
     software: dict[str, Any],
     failures: Iterable[FailedUtterance] = (),
     complete: bool = True,
+    datasets: Sequence[dict[str, Any]] = (),
+    shard: dict[str, int] | None = None,
+    machine: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The JSON report (schema ``report.schema.json``, version :data:`REPORT_VERSION`).
+
+    ``complete`` is false when the session was interrupted or crashed; ``shard`` is set when the run
+    covered one shard of each dataset (``asrbench merge`` puts the shards back together).
+    """
     cleaned: dict[str, Any] = _clean({
         "version": REPORT_VERSION,
-        "complete": complete,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"node": platform.node(), "system": platform.system(),
-                    "machine": platform.machine(), "python": platform.python_version()},
+        "complete": complete,
+        "machine": machine or machine_fingerprint(),
         "software": software,
         "normaliser": normaliser,
+        "shard": shard,
+        "datasets": list(datasets),
         "runs": [run.as_dict() for run in runs],
         "utterances": [u.as_dict() for u in utterances],
-        "skipped": [{"model": m, "device": d, "reason": r} for (m, d), r in skipped.items()],
         "failures": [f.as_dict() for f in failures],
+        "skipped": [{"model": m, "device": d, "reason": r} for (m, d), r in skipped.items()],
     })
     return cleaned
 
@@ -97,7 +107,7 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
             ci = f"{_pct(low)}-{_pct(high)}"
             lines.append(f"{name:<38} {run.utterances:>4} {run.audio_seconds:>7.1f} "
                          f"{_pct(run.wer):>6} {ci:>11} {_pct(run.cer):>5}")
-            extra = str(run.info.get("precision") or "")
+            extra = str(run.engine_info.get("precision") or "")
             memory = run.info.get("memory_bytes")
             if memory:
                 extra += f", {memory / 2**20:.0f} MiB {run.info.get('memory_kind', '')}"

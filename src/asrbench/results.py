@@ -15,6 +15,13 @@ from asrbench.metrics import Counts, Rates, Score, bootstrap_wer_interval, perce
 
 __all__ = ["FailedUtterance", "LoadInfo", "RunSummary", "UtteranceResult", "summarise"]
 
+#: Figures asrbench measures itself: never taken from, or overwritten by, an engine's ``info()``.
+CORE_FIELDS = frozenset({
+    "model", "device", "dataset", "utterances", "audio_seconds", "wer", "wer_ci95", "cer",
+    "word_errors", "char_errors", "rtf", "rtfx", "latency_p50", "latency_p95", "cold_latency_p50",
+    "load_seconds", "normaliser", "identity", "engine_info", "extra",
+})
+
 
 @dataclass(frozen=True)
 class LoadInfo:
@@ -23,7 +30,10 @@ class LoadInfo:
     model: str
     device: str
     seconds: float
+    #: asrbench's facts (device name, threads) and the engine's own under ``engine_info``.
     info: dict[str, Any] = field(default_factory=dict)
+    #: What was loaded: engine, model, resolved weights and their hash, options, device.
+    identity: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,13 @@ class UtteranceResult(Rates):
     def chars(self) -> Counts:  # type: ignore[override]
         return self.score.chars
 
+    @property
+    def alignment(self) -> str:
+        """The normalised reference and hypothesis aligned, with S, D and I marked."""
+        from asrbench.explain import alignment
+
+        return alignment(self.score.reference, self.score.hypothesis)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -104,6 +121,7 @@ class UtteranceResult(Rates):
             "wer": self.wer,
             "cer": self.cer,
             "word_errors": self.score.words.as_dict(),
+            "char_errors": self.score.chars.as_dict(),
             "latency": self.latency,
             "cold_latency": self.cold_latency,
             "latencies": list(self.latencies),
@@ -119,8 +137,29 @@ class UtteranceResult(Rates):
         info["utterance"] = info.pop("id")
         return info
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UtteranceResult:
+        """Read back a report's utterance record (the inverse of :meth:`as_dict`)."""
+        chars = data.get("char_errors") or {}
+        return cls(
+            id=str(data["id"]), model=str(data["model"]), device=str(data["device"]),
+            dataset=str(data["dataset"]), reference=str(data["reference"]),
+            hypothesis=str(data["hypothesis"]),
+            score=Score(str(data.get("normalised_reference", "")),
+                        str(data.get("normalised_hypothesis", "")),
+                        _counts(data["word_errors"]), _counts(chars)),
+            audio_seconds=float(data["audio_seconds"]),
+            latencies=tuple(float(x) for x in data["latencies"]),
+            warmup=int(data.get("warmup_rounds", 0)),
+        )
+
 
 _NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies")
+
+
+def _counts(data: dict[str, Any]) -> Counts:
+    return Counts(int(data.get("substitutions", 0)), int(data.get("deletions", 0)),
+                  int(data.get("insertions", 0)), int(data.get("reference_tokens", 0)))
 
 
 @dataclass(frozen=True)
@@ -143,13 +182,22 @@ class RunSummary(Rates):
     load_seconds: float | None
     normaliser: str
     info: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def engine_info(self) -> dict[str, Any]:
+        """What the engine said about itself (precision, versions); never a core figure."""
+        nested = self.info.get("engine_info")
+        return nested if isinstance(nested, dict) else {}
 
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.model, self.device, self.dataset)
 
     def as_dict(self) -> dict[str, Any]:
+        facts = {k: v for k, v in self.info.items() if k not in CORE_FIELDS}
         return {
+            **facts,
             "model": self.model,
             "device": self.device,
             "dataset": self.dataset,
@@ -159,6 +207,7 @@ class RunSummary(Rates):
             "wer_ci95": list(self.wer_ci),
             "cer": self.cer,
             "word_errors": self.words.as_dict(),
+            "char_errors": self.chars.as_dict(),
             "rtf": self.rtf,
             "rtfx": self.rtfx,
             "latency_p50": self.latency_p50,
@@ -166,7 +215,8 @@ class RunSummary(Rates):
             "cold_latency_p50": self.cold_latency_p50,
             "load_seconds": self.load_seconds,
             "normaliser": self.normaliser,
-            **self.info,
+            "identity": self.identity,
+            "engine_info": self.engine_info,
         }
 
 
@@ -176,6 +226,7 @@ def summarise(
     normaliser: str,
     load: LoadInfo | None = None,
     info: dict[str, Any] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> RunSummary:
     """Corpus WER from summed counts; RTF = Σ latency / Σ audio; RTFx its inverse."""
     if not results:
@@ -201,4 +252,5 @@ def summarise(
         load_seconds=load.seconds if load else None,
         normaliser=normaliser,
         info={**(load.info if load else {}), **(info or {})},
+        identity={**(load.identity if load else {}), **(identity or {})},
     )

@@ -109,11 +109,13 @@ def benchmark_utterance(session: BenchSession, benchmark: Any, model: LoadedMode
         target, rounds=settings.rounds, warmup_rounds=settings.warmup, iterations=1))
     result = _result(session, model, utterance, text, latencies, settings.warmup)
     benchmark.group = f"{model.label}-{model.device}-{utterance.dataset}"
+    facts = {k: v for k, v in model.load.info.items() if isinstance(v, str | int | float | bool)}
     benchmark.extra_info.update({
+        **facts,  # first: asrbench's own figures below always win
         **result.extra_info(),
         "normaliser": session.normaliser,
         "load_seconds": model.load.seconds,
-        **{k: v for k, v in model.load.info.items() if isinstance(v, str | int | float | bool)},
+        "engine_info": model.load.info.get("engine_info", {}),
     })
     return result
 
@@ -148,4 +150,5 @@ def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) 
         raise UtterancesFailed(f"{model.label} on {model.device}, {dataset.name}: {failed} of "
                                f"{len(dataset.items)} utterances failed: see above")
     return summarise(rows, normaliser=session.normaliser, load=model.load,
-                     info=session.memory_info(model.label, str(model.device)))
+                     info=session.memory_info(model.label, str(model.device)),
+                     identity=session.run_identity(dataset.name))

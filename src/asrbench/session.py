@@ -18,8 +18,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from asrbench import identity
 from asrbench.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.devices import Device
 from asrbench.engines.base import Engine, ModelSpec, engine_class
@@ -138,10 +140,11 @@ class BenchSession:
             runtime.empty_cache(device)
             raise self._cached_failure(key)
         seconds = time.perf_counter() - started
-        info = {"device_name": runtime.describe(device), **engine.info(), **placement}
+        info: dict[str, Any] = {"device_name": runtime.describe(device), **placement}
         if device.kind == "cpu":
             info["threads"] = runtime.thread_info()
-        load = LoadInfo(spec.label, str(device), seconds, info)
+        info["engine_info"] = dict(engine.info())  # nested: it can never overwrite a measured figure
+        load = LoadInfo(spec.label, str(device), seconds, info, _model_identity(spec, device, engine))
         self.loads[(spec.label, str(device))] = load
         self._current = LoadedModel(spec, device, engine, load)
         return self._current
@@ -236,8 +239,14 @@ class BenchSession:
             rows = [r for k, r in self.results.items() if k[:3] == (model, device, dataset)]
             out.append(summarise(rows, normaliser=self.normaliser,
                                  load=self.loads.get((model, device)),
-                                 info=self.memory_info(model, device)))
+                                 info=self.memory_info(model, device),
+                                 identity=self.run_identity(dataset)))
         return out
+
+    def run_identity(self, dataset: str) -> dict[str, Any]:
+        """The dataset, normaliser and machine parts of a run's identity (the model part is loaded)."""
+        return {"dataset": dataset, "dataset_hash": self.settings.dataset_digests.get(dataset),
+                "normaliser": self.normaliser, "machine": identity.machine_fingerprint()["id"]}
 
 
 def _placement(spec: ModelSpec, device: Device, engine: Engine, runtime: Runtime) -> dict[str, Any]:
@@ -259,3 +268,15 @@ def _placement(spec: ModelSpec, device: Device, engine: Engine, runtime: Runtime
     if fallback is not None:
         info[f"{device.kind}_fallback"] = fallback
     return info
+
+
+def _model_identity(spec: ModelSpec, device: Device, engine: Engine) -> dict[str, Any]:
+    """Engine, model as asked, the weights it resolved to and their hash, options, device."""
+    model = spec.model or engine_class(spec.engine).default_model
+    source = getattr(engine, "source", None)
+    weights = str(source) if source else model
+    if Path(weights).expanduser().exists():
+        weights = str(Path(weights).expanduser().resolve())
+    return {"label": spec.label, "engine": spec.engine, "model": model, "weights": weights,
+            "model_hash": identity.content_hash(weights), "options": dict(spec.options),
+            "device": str(device)}

@@ -12,7 +12,8 @@ def test_utterance(asr_model, utterance, asr_benchmark, asr_max_wer):
     assert result.wer <= asr_max_wer, (
         f"{result.model} on {result.device}, {utterance.dataset}/{utterance.id}: "
         f"WER {result.wer:.1%} > {asr_max_wer:.1%}\n"
-        f"  reference:  {result.score.reference}\n  hypothesis: {result.score.hypothesis}"
+        f"  reference:  {result.score.reference}\n  hypothesis: {result.score.hypothesis}\n"
+        f"{result.alignment}"
     )
 
 

@@ -175,7 +175,7 @@ def test_suite_runs_the_tiny_checkpoint_through_the_plugin(pytester, tiny):
     report = json.loads((pytester.path / "r.json").read_text())
     [run] = report["runs"]
     assert run["model"] == "lfm2_5_audio:tiny,max_new_tokens=4"
-    assert run["precision"] == "float32"
+    assert run["engine_info"]["precision"] == "float32"
     assert run["latency_p50"] > 0
     assert run["load_seconds"] > 0
 

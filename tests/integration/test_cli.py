@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from asrbench import devices
+from asrbench import devices, identity
 from asrbench.cli import main
 from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
@@ -28,26 +28,39 @@ def test_compare_shows_wer_and_rtf_for_both_runs_with_deltas(two_runs, capsys):
     assert main(["compare", "--storage", str(two_runs.path / ".benchmarks")]) == 0
     out = capsys.readouterr().out
     assert "stub:answers.json / cpu / set" in out
-    assert "run 0001   WER   0.0%" in out
-    assert "run 0002   WER   8.0%" in out
-    assert "ΔWER +8.0 pt" in out
+    machine = identity.machine_folder()
+    assert f"  {machine}/0001  WER   0.0%" in out
+    assert f"  {machine}/0002  WER   8.0%" in out
+    # one utterance of three changed: the paired bootstrap cannot tell it from chance
+    assert "ΔWER +8.00 pt [95% CI +0.00, +25.00]" in out
+    assert "not significant (3 paired utterances)" in out
     assert "ΔRTF" in out
+    assert "not like for like" not in out  # same machine
     assert "RTF " in out
 
 
 def test_compare_csv_parses(two_runs, capsys):
     main(["compare", "0001", "0002", "--storage", str(two_runs.path / ".benchmarks"), "--csv"])
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert [r["run"] for r in rows] == ["0001", "0002"]
+    machine = identity.machine_folder()
+    assert [r["run"] for r in rows] == [f"{machine}/0001", f"{machine}/0002"]
+    assert [r["machine"] for r in rows] == [machine, machine]
     assert float(rows[1]["wer"]) == pytest.approx(2 / 25)
-    assert float(rows[1]["delta_wer"]) == pytest.approx(2 / 25)
-    assert rows[1]["beyond_noise"] == "True"  # 8 % lies outside run 0001's interval [0, 0]
+    assert float(rows[1]["delta_wer_pt"]) == pytest.approx(8.0)  # points
+    assert rows[1]["significant"] == "False"
+    assert float(rows[1]["p_value"]) > 0.05
+    assert rows[1]["timing_like_for_like"] == "True"
 
 
 def test_fail_on_wer_exits_non_zero_when_worse(two_runs, capsys):
     storage = str(two_runs.path / ".benchmarks")
     assert main(["compare", "--storage", storage, "--fail-on", "wer:+0"]) == 1
-    assert "wer 0.0% → 8.0% in run 0002 (baseline 0001) breaks wer:+0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "wer 0.0% → 8.0% in run " in err
+    assert "0002 (baseline " in err
+    assert "breaks wer:+0 (ΔWER +8.00 pt" in err
+    # not significant on three utterances: the significance gate lets it through
+    assert main(["compare", "--storage", storage, "--fail-on", "wer:+0", "--significant"]) == 0
     assert main(["compare", "--storage", storage, "--fail-on", "wer:+10"]) == 0
     assert main(["compare", "0002", "0001", "--storage", storage, "--fail-on", "wer:+0"]) == 0
 
@@ -107,9 +120,20 @@ def test_baseline_gate_fails_a_corpus_regression(two_runs):
     result = two_runs.runpytest_inprocess(*BASE, "--asr-device", "cpu", "--asr-max-wer", "1",
                                           "--asr-baseline", "0001", "--benchmark-disable")
     result.assert_outcomes(passed=3, failed=1)
-    result.stdout.fnmatch_lines(["*corpus WER 8.0% regressed from 0.0% in baseline run 0001*"])
+    result.stdout.fnmatch_lines(["*corpus WER 8.0% regressed from 0.0% in baseline run "
+                                 "*/0001 by +8.00 pt (margin 0 pt); ΔWER +8.00 pt*not significant*"])
+    # the margin is in points: 10 points allow the 8-point rise, 5 points do not
     result = two_runs.runpytest_inprocess(*BASE, "--asr-device", "cpu", "--asr-max-wer", "1",
-                                          "--asr-baseline", "0001", "--asr-baseline-margin", "0.1",
+                                          "--asr-baseline", "0001", "--asr-baseline-margin", "10",
+                                          "--benchmark-disable")
+    result.assert_outcomes(passed=4)
+    result = two_runs.runpytest_inprocess(*BASE, "--asr-device", "cpu", "--asr-max-wer", "1",
+                                          "--asr-baseline", "0001", "--asr-baseline-margin", "5",
+                                          "--benchmark-disable")
+    result.assert_outcomes(passed=3, failed=1)
+    # with --asr-baseline-significant, a rise the paired test cannot separate from chance passes
+    result = two_runs.runpytest_inprocess(*BASE, "--asr-device", "cpu", "--asr-max-wer", "1",
+                                          "--asr-baseline", "0001", "--asr-baseline-significant",
                                           "--benchmark-disable")
     result.assert_outcomes(passed=4)
 
@@ -185,3 +209,18 @@ def test_timing_regression_is_ored_into_the_exit_status(project, monkeypatch):
                                          "--benchmark-compare-fail=mean:100%")
     result.stdout.fnmatch_lines(["*timings regressed beyond --benchmark-compare-fail*"])
     assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_significant_baseline_gate_fires_on_a_regression_of_every_utterance(two_runs):
+    write_answers(two_runs, one="the quick brown fox jumps over the dog",
+                  two="he was an ill disposed young man", three="she sells shells by the sea shore")
+    args = [*BASE, "--asr-device", "cpu", "--asr-max-wer", "1", "--asr-baseline", "0001",
+            "--asr-baseline-significant", "--benchmark-disable"]
+    result = two_runs.runpytest_inprocess(*args)
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*regressed from 0.0% in baseline run */0001 by +12.00 pt*"
+                                 "significant (3 paired utterances)*"])
+    # the corpus test alone transcribes its utterances itself and is tested on them all the same
+    result = two_runs.runpytest_inprocess(*args, "-k", "corpus")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*, significant (3 paired utterances)*"])

@@ -87,16 +87,22 @@ class ModelSpec:
     engine: str
     model: str | None = None
     options: tuple[tuple[str, str], ...] = field(default=())
+    #: The label chosen at start-up so that no two models of a run share one (see ``identity``).
+    shown: str | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
-        """Short name used in test ids and reports: a model path is shown by its folder name."""
+        """Short name used in test ids and reports: a model path is shown by its file name, or by
+        as many parent folders as it takes to tell two models of one run apart."""
+        if self.shown is not None:
+            return self.shown
         model = self.model or engine_class(self.engine).default_model
         shown = Path(model).name if _looks_like_path(model) else model
-        text = f"{self.engine}:{shown}"
-        for key, value in self.options:
-            text += f",{key}={value}"
-        return text
+        return f"{self.engine}:{shown}{self.options_text}"
+
+    @property
+    def options_text(self) -> str:
+        return "".join(f",{key}={value}" for key, value in self.options)
 
     def option(self, key: str, default: Any) -> Any:
         for name, value in self.options:
@@ -106,11 +112,11 @@ class ModelSpec:
 
     def __str__(self) -> str:
         text = self.engine if self.model is None else f"{self.engine}:{self.model}"
-        return text + "".join(f",{k}={v}" for k, v in self.options)
+        return text + self.options_text
 
 
 def _looks_like_path(model: str) -> bool:
-    return "/" in model or "\\" in model or model.startswith((".", "~")) or Path(model).exists()
+    return "/" in model or "\\" in model or model.startswith((".", "~"))
 
 
 def parse_model_spec(text: str) -> ModelSpec:

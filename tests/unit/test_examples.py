@@ -1,0 +1,20 @@
+"""The shipped examples are valid: the GitHub Actions shard matrix passes actionlint."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_github_actions_shard_example_passes_actionlint():
+    exe = shutil.which("actionlint") or str(Path(sys.executable).parent / "actionlint")
+    workflow = EXAMPLES / "github-actions-shards.yml"
+    result = subprocess.run([exe, str(workflow)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = workflow.read_text()
+    assert "--asr-shard ${{ matrix.shard }}/4" in text
+    assert "asrbench merge" in text
