@@ -143,10 +143,13 @@ def test_a_failed_utterance_is_listed_with_its_error(project):
     result.assert_outcomes(passed=2, failed=2)  # utterance two and the corpus
     report = json.loads((project.path / "r.json").read_text())
     assert validate(report) == []
+    audio = str(project.path / "data" / "two.wav")
     assert report["failures"] == [{
         "id": "two", "model": "flaky:answers.json", "device": "cpu", "dataset": "set",
-        "error_type": "RuntimeError", "message": "decoder blew up on this one",
-        "audio": str(project.path / "data" / "two.wav")}]
+        "error_type": "EngineError",
+        "message": f"flaky:answers.json on cpu, set/two ({audio}): transcription failed "
+                   "(RuntimeError: decoder blew up on this one)",
+        "audio": audio}]
     assert [u["id"] for u in report["utterances"]] == ["one", "three"]
 
 
