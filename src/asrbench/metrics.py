@@ -199,22 +199,34 @@ def get_normaliser(name: str) -> Normaliser:
         ) from None
 
 
-def _counts(reference: list[str], hypothesis: list[str]) -> Counts:
+def _word_counts(reference: str, hypothesis: str) -> Counts:
+    if not reference:
+        return Counts(insertions=len(hypothesis.split()))
+    import jiwer
+
+    out = jiwer.process_words(reference, hypothesis)
+    return Counts(out.substitutions, out.deletions, out.insertions, len(reference.split()))
+
+
+def _char_counts(reference: str, hypothesis: str) -> Counts:
+    """Character edits as ``jiwer.cer`` counts them: every character, spaces included."""
     if not reference:
         return Counts(insertions=len(hypothesis))
     import jiwer
 
-    out = jiwer.process_words(" ".join(reference), " ".join(hypothesis) if hypothesis else "")
+    out = jiwer.process_characters(reference, hypothesis)
     return Counts(out.substitutions, out.deletions, out.insertions, len(reference))
 
 
 def score(reference: str, hypothesis: str, normaliser: Normaliser) -> Score:
-    """Normalise both sides with the same normaliser, then count word and character edits."""
+    """Normalise both sides with the same normaliser, then count word and character edits.
+
+    Whitespace is collapsed to single spaces first; WER and CER then equal ``jiwer.wer`` and
+    ``jiwer.cer`` of the normalised pair (CER counts the spaces between words as characters).
+    """
     ref = " ".join(normaliser.apply(reference).split())
     hyp = " ".join(normaliser.apply(hypothesis).split())
-    words = _counts(ref.split(), hyp.split())
-    chars = _counts(list(ref), list(hyp))
-    return Score(ref, hyp, words, chars)
+    return Score(ref, hyp, _word_counts(ref, hyp), _char_counts(ref, hyp))
 
 
 def total(counts: Iterable[Counts]) -> Counts:

@@ -57,7 +57,7 @@ def plot_latency(utterances: list[dict[str, Any]], out: Path) -> list[Path]:
         ax.bar(xs, [by_id.get(i, 0) for i in ids], width=width, label=label)
     ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(ids))], ids,
                   rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("latency, s (median of timed rounds)")
+    ax.set_ylabel("latency, s (median of measured calls)")
     ax.set_title("Latency per utterance")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)

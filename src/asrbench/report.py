@@ -96,7 +96,7 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
     if runs:
         head1 = (f"{'model / device / dataset':<38} {'utts':>4} {'audio s':>7} {'WER%':>6} "
                  f"{'95% CI':>11} {'CER%':>5}")
-        head2 = (f"{'':<4}{'RTF':>7} {'RTFx':>7} {'p50 s':>7} {'p95 s':>7} {'cold s':>7} "
+        head2 = (f"{'':<4}{'RTF':>7} {'RTFx':>7} {'p50 s':>7} {'p95 s':>7} {'1st s':>7} "
                  f"{'load s':>7}  precision / memory")
         lines += [head1, head2, "-" * min(width, max(len(head1), len(head2)))]
         for run in runs:
@@ -110,13 +110,21 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
             extra = str(run.engine_info.get("precision") or "")
             memory = run.info.get("memory_bytes")
             if memory:
-                extra += f", {memory / 2**20:.0f} MiB {run.info.get('memory_kind', '')}"
+                kind = str(run.info.get("memory_kind", "")).split(" (")[0]
+                extra += f", {kind} {memory / 2**20:.0f} MiB"
+                growth = run.info.get("memory_growth_bytes")
+                if growth is not None:
+                    extra += f" (+{growth / 2**20:.0f} over pre-load)"
             lines.append(f"{'':<4}{_num(run.rtf, 3):>7} {_num(run.rtfx, 1):>7} "
                          f"{_num(run.latency_p50, 3):>7} {_num(run.latency_p95, 3):>7} "
-                         f"{_num(run.cold_latency_p50, 3):>7} {_num(run.load_seconds):>7}  {extra}")
+                         f"{_num(run.info.get('first_call_latency'), 3):>7} "
+                         f"{_num(run.load_seconds):>7}  {extra}")
             if run.info.get("mps_fallback"):
                 lines.append(f"{'':<4}MPS with CPU fallback: PYTORCH_ENABLE_MPS_FALLBACK was set, so "
                              "ops MPS lacks ran on the CPU")
+    for protocol in dict.fromkeys(str(run.info["protocol"]) for run in runs
+                                  if run.info.get("protocol")):
+        lines.append(f"latency: {protocol}")
     if skipped:
         lines.append("skipped:")
         for (model, device), reason in skipped.items():

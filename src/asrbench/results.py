@@ -58,8 +58,9 @@ class FailedUtterance:
 class UtteranceResult(Rates):
     """One utterance transcribed by one model on one device.
 
-    ``latencies`` holds every timed call in order, warm-up calls first (``warmup`` of them):
-    ``cold_latency`` is the very first call, ``latency`` the median of the steady-state calls.
+    ``latencies`` holds the measured calls only, ``warmup_latencies`` the per-utterance warm-up
+    calls before them (never in statistics); ``latency`` is the median of the measured calls. The
+    model's first call after loading is a per-run figure (``first_call_latency``), not here.
     """
 
     id: str
@@ -71,23 +72,15 @@ class UtteranceResult(Rates):
     score: Score
     audio_seconds: float
     latencies: tuple[float, ...]
-    warmup: int = 0
+    warmup_latencies: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.latencies:
-            raise ValueError(f"{self.id}: no timed calls recorded")
-
-    @property
-    def steady(self) -> tuple[float, ...]:
-        return self.latencies[self.warmup:] or self.latencies
+            raise ValueError(f"{self.id}: no measured calls recorded")
 
     @property
     def latency(self) -> float:
-        return statistics.median(self.steady)
-
-    @property
-    def cold_latency(self) -> float:
-        return self.latencies[0]
+        return statistics.median(self.latencies)
 
     @property
     def rtf(self) -> float:
@@ -123,9 +116,8 @@ class UtteranceResult(Rates):
             "word_errors": self.score.words.as_dict(),
             "char_errors": self.score.chars.as_dict(),
             "latency": self.latency,
-            "cold_latency": self.cold_latency,
             "latencies": list(self.latencies),
-            "warmup_rounds": self.warmup,
+            "warmup_latencies": list(self.warmup_latencies),
             "rtf": self.rtf,
             "audio_seconds": self.audio_seconds,
         }
@@ -177,8 +169,9 @@ class RunSummary(Rates):
     rtf: float
     rtfx: float
     latency_p50: float
+    latency_p90: float
     latency_p95: float
-    cold_latency_p50: float
+    latency_mean: float
     load_seconds: float | None
     normaliser: str
     info: dict[str, Any] = field(default_factory=dict)
@@ -211,8 +204,9 @@ class RunSummary(Rates):
             "rtf": self.rtf,
             "rtfx": self.rtfx,
             "latency_p50": self.latency_p50,
+            "latency_p90": self.latency_p90,
             "latency_p95": self.latency_p95,
-            "cold_latency_p50": self.cold_latency_p50,
+            "latency_mean": self.latency_mean,
             "load_seconds": self.load_seconds,
             "normaliser": self.normaliser,
             "identity": self.identity,
@@ -228,7 +222,11 @@ def summarise(
     info: dict[str, Any] | None = None,
     identity: dict[str, Any] | None = None,
 ) -> RunSummary:
-    """Corpus WER from summed counts; RTF = Σ latency / Σ audio; RTFx its inverse."""
+    """Corpus WER from summed counts; RTF = Σ latency / Σ audio; RTFx its inverse.
+
+    Latency percentiles and mean are over utterances, each utterance counted by its latency (the
+    median of its measured calls); warm-up and first calls never enter them.
+    """
     if not results:
         raise ValueError("summarise() needs at least one result")
     first = results[0]
@@ -247,8 +245,9 @@ def summarise(
         rtf=rtf(sum(latencies), sum(audio)),
         rtfx=rtfx(audio, latencies),
         latency_p50=percentile(latencies, 50),
+        latency_p90=percentile(latencies, 90),
         latency_p95=percentile(latencies, 95),
-        cold_latency_p50=percentile([r.cold_latency for r in results], 50),
+        latency_mean=statistics.fmean(latencies),
         load_seconds=load.seconds if load else None,
         normaliser=normaliser,
         info={**(load.info if load else {}), **(info or {})},

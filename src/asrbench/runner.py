@@ -1,8 +1,7 @@
-"""Timed transcription: the one place where the clock runs.
+"""Benchmark one utterance or a corpus: measure through :mod:`asrbench.protocol`, score, record.
 
-The timed region is ``engine.transcribe`` plus a device synchronise, so it starts at the engine's
-input (feature extraction included) and ends when text is decoded and queued kernels are done.
-Decoding files and resampling happened earlier, outside it; model loading is timed separately.
+The clock runs only in :mod:`asrbench.protocol`; this module decides which calls are made (the
+model's first call once per model × device, then the protocol's rounds) and records the results.
 
 Every transcription goes through :func:`guarded`: an engine exception becomes a one-line
 :class:`EngineError` naming the model, utterance and file; a hang past ``--asr-timeout`` or an
@@ -11,44 +10,20 @@ out-of-memory error also poisons the model, so the run moves on to the next one.
 
 from __future__ import annotations
 
-import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from asrbench.datasets import Dataset, Utterance
 from asrbench.errors import AsrBenchError, EngineError, UtterancesFailed
-from asrbench.guard import TranscriptionTimeout, call_with_timeout, is_out_of_memory, one_line
+from asrbench.guard import TranscriptionTimeout, is_out_of_memory, one_line
 from asrbench.metrics import get_normaliser, score
+from asrbench.protocol import Measurement, Timer, benchmark_group, measure
 from asrbench.results import RunSummary, UtteranceResult, summarise
 from asrbench.session import BenchSession, LoadedModel
 
-__all__ = ["benchmark_utterance", "corpus_summary", "guarded", "timed_calls"]
-
-
-
-def timed_calls(model: LoadedModel, audio: Any, *, timeout: float | None = None,
-                what: str = "transcription") -> tuple[Callable[[], str], list[float]]:
-    """A zero-argument target for a benchmark, and the list it appends each call's seconds to.
-
-    With a ``timeout`` each call runs in a worker thread (see :mod:`asrbench.guard`); the clock
-    runs inside that thread, so the figure is the same as without one.
-    """
-    latencies: list[float] = []
-    synchronize, device = model.runtime.synchronize, model.device
-
-    def once() -> tuple[str, float]:
-        started = time.perf_counter()
-        text = model.engine.transcribe(audio)
-        synchronize(device)
-        return text, time.perf_counter() - started
-
-    def target() -> str:
-        text, seconds = call_with_timeout(once, timeout, what=what)
-        latencies.append(seconds)
-        return text
-
-    return target, latencies
+__all__ = ["benchmark_utterance", "corpus_summary", "describe", "first_call", "guarded",
+           "measure_utterance"]
 
 
 def describe(model: LoadedModel, utterance: Utterance) -> str:
@@ -75,19 +50,46 @@ def guarded[T](session: BenchSession, model: LoadedModel, what: str, call: Calla
     raise error
 
 
-def _result(session: BenchSession, model: LoadedModel, utterance: Utterance, text: str,
-            latencies: list[float], warmup: int) -> UtteranceResult:
+def _timer(session: BenchSession, model: LoadedModel, what: str) -> Timer:
+    """The model's timer, each call under ``--asr-timeout`` (the clock runs in the worker)."""
+    return model.timer()
+
+
+def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) -> None:
+    """Make and time the model's first call after loading, once per model × device."""
+    key = (model.label, str(model.device))
+    if key not in session.first_calls:
+        what = describe(model, utterance)
+        timer = _timer(session, model, what)
+        seconds = guarded(session, model, what, lambda: timer.call(utterance.audio)[1])
+        session.first_calls[key] = seconds
+
+
+def measure_utterance(session: BenchSession, model: LoadedModel, utterance: Utterance,
+                      benchmark: Any = None) -> UtteranceResult:
+    """The protocol on one utterance (after the model's first call), scored and recorded."""
+    first_call(session, model, utterance)
+    what = describe(model, utterance)
+    group = benchmark_group(model.label, str(model.device), utterance.dataset)
+    timer = _timer(session, model, what)
+    measured = guarded(session, model, what, lambda: measure(
+        timer, utterance.audio, session.protocol, benchmark=benchmark, group=group))
+    return _result(session, model, utterance, measured)
+
+
+def _result(session: BenchSession, model: LoadedModel, utterance: Utterance,
+            measured: Measurement) -> UtteranceResult:
     result = UtteranceResult(
         id=utterance.id,
         model=model.label,
         device=str(model.device),
         dataset=utterance.dataset,
         reference=utterance.text,
-        hypothesis=text,
-        score=score(utterance.text, text, get_normaliser(session.settings.normaliser)),
+        hypothesis=measured.text,
+        score=score(utterance.text, measured.text, get_normaliser(session.settings.normaliser)),
         audio_seconds=utterance.duration,
-        latencies=tuple(latencies),
-        warmup=min(warmup, len(latencies) - 1),
+        latencies=measured.latencies,
+        warmup_latencies=measured.warmups,
     )
     session.record(result)
     session.note_memory(model)
@@ -96,23 +98,19 @@ def _result(session: BenchSession, model: LoadedModel, utterance: Utterance, tex
 
 def benchmark_utterance(session: BenchSession, benchmark: Any, model: LoadedModel,
                         utterance: Utterance) -> UtteranceResult:
-    """Run one transcription through pytest-benchmark and record its scored result.
+    """Measure one utterance with pytest-benchmark driving the measured rounds; record the result.
 
-    ``benchmark.pedantic`` gives warm-up rounds and the timing statistics; under
-    ``--benchmark-disable`` it calls the target once and keeps no statistics, and the latency
-    recorded here (our own clock around the same call) still holds.
+    The group (``model-device-dataset``) is set before timing; under ``--benchmark-disable`` the
+    protocol runs the same rounds itself.
     """
-    settings = session.settings
-    what = describe(model, utterance)
-    target, latencies = timed_calls(model, utterance.audio, timeout=settings.timeout, what=what)
-    text = guarded(session, model, what, lambda: benchmark.pedantic(
-        target, rounds=settings.rounds, warmup_rounds=settings.warmup, iterations=1))
-    result = _result(session, model, utterance, text, latencies, settings.warmup)
-    benchmark.group = f"{model.label}-{model.device}-{utterance.dataset}"
+    result = measure_utterance(session, model, utterance, benchmark)
     facts = {k: v for k, v in model.load.info.items() if isinstance(v, str | int | float | bool)}
     benchmark.extra_info.update({
         **facts,  # first: asrbench's own figures below always win
         **result.extra_info(),
+        "first_call_latency": session.first_calls.get((model.label, str(model.device))),
+        "measured_rounds": len(result.latencies),
+        "warmup_rounds": len(result.warmup_latencies),
         "normaliser": session.normaliser,
         "load_seconds": model.load.seconds,
         "engine_info": model.load.info.get("engine_info", {}),
@@ -123,9 +121,10 @@ def benchmark_utterance(session: BenchSession, benchmark: Any, model: LoadedMode
 def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) -> RunSummary:
     """Corpus figures for ``dataset``; utterances not yet benchmarked are transcribed now.
 
-    Normally the per-utterance tests ran first (collection orders them so) and nothing is redone.
-    Utterances that failed (in their own test or here) are left out of the figures, which are
-    still recorded; then :class:`UtterancesFailed` says how many.
+    Normally the per-utterance tests ran first (collection orders them so) and nothing is redone;
+    the others go through the same protocol, without pytest-benchmark. Utterances that failed (in
+    their own test or here) are left out of the figures, which are still recorded; then
+    :class:`UtterancesFailed` says how many.
     """
     rows = []
     keys = (model.label, str(model.device), dataset.name)
@@ -133,12 +132,7 @@ def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) 
         found = session.result(*keys, item.id)
         if found is None and not session.has_failed(*keys, item.id):
             try:
-                utterance = session.utterance(dataset, item)
-                what = describe(model, utterance)
-                target, latencies = timed_calls(model, utterance.audio,
-                                                timeout=session.settings.timeout, what=what)
-                text = guarded(session, model, what, target)
-                found = _result(session, model, utterance, text, latencies, 0)
+                found = measure_utterance(session, model, session.utterance(dataset, item))
             except AsrBenchError as exc:
                 session.record_failure(*keys, item.id, exc, audio=str(item.path))
                 if session.is_poisoned(model.spec, model.device):
@@ -150,5 +144,5 @@ def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) 
         raise UtterancesFailed(f"{model.label} on {model.device}, {dataset.name}: {failed} of "
                                f"{len(dataset.items)} utterances failed: see above")
     return summarise(rows, normaliser=session.normaliser, load=model.load,
-                     info=session.memory_info(model.label, str(model.device)),
+                     info=session.run_info(model.label, str(model.device)),
                      identity=session.run_identity(dataset.name))

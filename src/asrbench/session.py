@@ -21,14 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from asrbench import identity
+from asrbench import identity, threads
 from asrbench.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.devices import Device
 from asrbench.engines.base import Engine, ModelSpec, engine_class
 from asrbench.errors import AsrBenchError, EngineError
 from asrbench.guard import one_line
+from asrbench.memory import MemoryWatch
 from asrbench.metrics import get_normaliser
 from asrbench.options import Settings
+from asrbench.protocol import Protocol, Timer
 from asrbench.results import FailedUtterance, LoadInfo, RunSummary, UtteranceResult, summarise
 from asrbench.runtimes import Runtime, get_runtime, placement_error
 
@@ -57,6 +59,11 @@ class LoadedModel:
 
     def transcribe(self, audio: Any) -> str:
         return self.engine.transcribe(audio)
+
+    def timer(self) -> Timer:
+        """Timed calls of this engine on this device (see :mod:`asrbench.protocol`)."""
+        runtime, device = self.runtime, self.device
+        return Timer(self.engine, device, synchronise=lambda: runtime.synchronize(device))
 
     def _drop_engine(self) -> None:
         """Let go of the engine: a test frame or traceback still holding this handle (pytest
@@ -98,11 +105,18 @@ class BenchSession:
     _poisoned: set[tuple[str, str]] = field(default_factory=set)
     _collect: bool = False
     _audio: OrderedDict[tuple[str, str], Utterance] = field(default_factory=OrderedDict)
-    _memory: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    #: Seconds of each model's first transcription after loading, by (model label, device).
+    first_calls: dict[tuple[str, str], float] = field(default_factory=dict)
+    _memory: dict[tuple[str, str], MemoryWatch] = field(default_factory=dict)
 
     @property
     def normaliser(self) -> str:
         return get_normaliser(self.settings.normaliser).label
+
+    @property
+    def protocol(self) -> Protocol:
+        settings = self.settings
+        return Protocol(rounds=settings.rounds, warmup=settings.warmup, fast=settings.fast)
 
     def model(self, spec: ModelSpec, device: Device) -> LoadedModel:
         """The loaded engine for (spec, device); loads it on first use, re-raises a cached failure."""
@@ -118,11 +132,14 @@ class BenchSession:
             self._collect = False
             gc.collect()
             runtime.empty_cache(device)
-        runtime.reset_peak_memory(device)
+        watch = MemoryWatch(device, cls.runtime)
+        watch.start()  # the baseline is taken before loading (and torch's peak window reset)
+        thread_info = threads.apply(self.settings.threads, cls.runtime)
         started = time.perf_counter()
         failed = False
         try:
-            engine = cls.load(spec, device)
+            with threads.using(thread_info["threads"]):
+                engine = cls.load(spec, device)
             try:
                 placement = _placement(spec, device, engine, runtime)
             except EngineError:
@@ -136,13 +153,14 @@ class BenchSession:
             self._failures[key] = error.with_traceback(None)
             failed = True
         if failed:  # outside the handler, so that the failed load's frames can be freed
+            watch.stop()
             gc.collect()
             runtime.empty_cache(device)
             raise self._cached_failure(key)
         seconds = time.perf_counter() - started
-        info: dict[str, Any] = {"device_name": runtime.describe(device), **placement}
-        if device.kind == "cpu":
-            info["threads"] = runtime.thread_info()
+        self._memory[(spec.label, str(device))] = watch
+        info: dict[str, Any] = {"device_name": runtime.describe(device), **placement,
+                                **thread_info}
         info["engine_info"] = dict(engine.info())  # nested: it can never overwrite a measured figure
         load = LoadInfo(spec.label, str(device), seconds, info, _model_identity(spec, device, engine))
         self.loads[(spec.label, str(device))] = load
@@ -188,6 +206,9 @@ class BenchSession:
         if self._current is None:
             return
         device, runtime = self._current.device, self._current.runtime
+        watch = self._memory.get((self._current.label, str(device)))
+        if watch is not None:
+            watch.stop()
         self._current._drop_engine()
         self._current = None
         gc.collect()
@@ -210,18 +231,21 @@ class BenchSession:
         self.results[(result.model, result.device, result.dataset, result.id)] = result
 
     def note_memory(self, model: LoadedModel) -> None:
-        """Remember the device memory figure after a transcription (CUDA peak, MPS pool)."""
-        amount, kind = model.runtime.peak_memory(model.device)
-        if amount is not None:
-            key = (model.label, str(model.device))
-            previous = self._memory.get(key, (0, kind))[0]
-            self._memory[key] = (max(previous, amount), kind)
+        """Take a memory reading after a transcription (see :mod:`asrbench.memory`)."""
+        watch = self._memory.get((model.label, str(model.device)))
+        if watch is not None:
+            watch.sample()
 
     def memory_info(self, model: str, device: str) -> dict[str, Any]:
-        if (model, device) not in self._memory:
-            return {}
-        amount, kind = self._memory[(model, device)]
-        return {"memory_bytes": amount, "memory_kind": kind}
+        watch = self._memory.get((model, device))
+        return watch.figures() if watch is not None else {}
+
+    def run_info(self, model: str, device: str) -> dict[str, Any]:
+        """Per-run facts besides the load's: memory, protocol, first-call latency."""
+        info = {**self.memory_info(model, device), **self.protocol.as_dict()}
+        if (model, device) in self.first_calls:
+            info["first_call_latency"] = self.first_calls[(model, device)]
+        return info
 
     def result(self, model: str, device: str, dataset: str, uid: str) -> UtteranceResult | None:
         return self.results.get((model, device, dataset, uid))
@@ -239,7 +263,7 @@ class BenchSession:
             rows = [r for k, r in self.results.items() if k[:3] == (model, device, dataset)]
             out.append(summarise(rows, normaliser=self.normaliser,
                                  load=self.loads.get((model, device)),
-                                 info=self.memory_info(model, device),
+                                 info=self.run_info(model, device),
                                  identity=self.run_identity(dataset)))
         return out
 

@@ -7,13 +7,13 @@ quietly running on the CPU. The default model is the CTranslate2 Whisper tiny.en
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from asrbench import threads
 from asrbench.devices import Device
 from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options
 from asrbench.errors import EngineError
@@ -64,15 +64,15 @@ class FasterWhisperEngine(Engine):
         name = spec.model or cls.default_model
         path = resolve_ct2_model(name, download_model)
         compute_type = str(spec.option("compute_type", COMPUTE_TYPES[device.kind]))
-        threads = int(spec.option("cpu_threads", os.cpu_count() or 1))
+        cpu_threads = int(spec.option("cpu_threads", threads.requested()))
         try:
             model = WhisperModel(
                 str(path), device=device.kind, device_index=device.index or 0,
-                compute_type=compute_type, cpu_threads=threads,
+                compute_type=compute_type, cpu_threads=cpu_threads,
             )
         except (RuntimeError, ValueError) as exc:
             raise EngineError(f"faster_whisper:{name} on {device}: cannot load ({exc})") from exc
-        return cls(model, device, compute_type=compute_type, threads=threads,
+        return cls(model, device, compute_type=compute_type, threads=cpu_threads,
                    decode=decoding_options(spec), source=str(path))
 
     def transcribe(self, audio: npt.NDArray[np.float32]) -> str:

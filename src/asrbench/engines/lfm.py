@@ -14,13 +14,22 @@ comes back in training mode (dropout), so ``.eval()``; weights load with ``stric
 parameter is checked against the checkpoint; only text tokens (one element; audio frames have
 eight) are kept, and generation stops at ``<|im_end|>``. ``max_new_tokens`` defaults to a budget
 derived from the audio length (liquid-audio's own default of 20 truncates transcripts); hitting it
-without the stop token warns :class:`TranscriptTruncated`. Audio longer than ``chunk_seconds``
-(default 30 s) is cut into consecutive chunks, each transcribed in its own conversation, and the
-texts joined with spaces.
+without the stop token warns :class:`TranscriptTruncated`.
+
+The whole clip goes into one conversation, as liquid-audio's own recipe does (the conformer's
+positional encoding extends itself and the context holds 32k tokens). ``chunk_seconds=S`` cuts the
+audio into consecutive S-second chunks instead, each transcribed in its own conversation and the
+texts joined with spaces; words spoken across a cut may be lost, so use it only to bound memory.
+
+Attention: liquid-audio's ``from_pretrained`` switches to FlashAttention-2 whenever ``flash_attn``
+is importable, whatever the device, and a CPU or MPS model then fails. The implementation is set
+explicitly after loading: ``flash_attention_2`` only on CUDA with ``flash_attn`` installed, ``sdpa``
+otherwise (option ``attn_implementation`` overrides).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,7 +42,9 @@ from asrbench.engines.base import Engine, ModelSpec
 from asrbench.errors import EngineError
 from asrbench.weights import fetch
 
-__all__ = ["DEFAULT_MODEL", "LfmAudioEngine", "TranscriptTruncated", "token_budget"]
+__all__ = [
+    "DEFAULT_MODEL", "LfmAudioEngine", "TranscriptTruncated", "default_attention", "token_budget",
+]
 
 DEFAULT_MODEL = "LiquidAI/LFM2.5-Audio-1.5B"
 SYSTEM_PROMPT = "Perform ASR."
@@ -41,6 +52,7 @@ IM_END = 7
 #: dtype per device kind: bfloat16 on CUDA; float32 on CPU (bfloat16 matmuls are slow on most
 #: CPUs) and on MPS (bfloat16 support depends on the macOS version).
 DTYPES = {"cpu": "float32", "cuda": "bfloat16", "mps": "float32"}
+ATTENTION = ("sdpa", "flash_attention_2", "eager")
 
 
 class TranscriptTruncated(UserWarning):
@@ -52,8 +64,32 @@ def token_budget(seconds: float) -> int:
     return 32 + int(8 * seconds)
 
 
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(f"must be > 0, got {value}")
+    return number
+
+
+def _attention(value: str) -> str:
+    if value not in ATTENTION:
+        raise ValueError(f"valid: {', '.join(ATTENTION)}")
+    return value
+
+
+def default_attention(device: Device) -> str:
+    """FlashAttention-2 only where it runs (CUDA, ``flash_attn`` installed); else PyTorch's SDPA."""
+    if device.kind == "cuda" and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
 class LfmAudioEngine(Engine):
-    """``LFM2AudioModel`` with its processor; options: dtype, max_new_tokens, chunk_seconds."""
+    """``LFM2AudioModel`` with its processor.
+
+    Options: dtype, max_new_tokens, chunk_seconds (default: none, the whole clip) and
+    attn_implementation (default: flash_attention_2 on CUDA when installed, else sdpa).
+    """
 
     name = "lfm2_5_audio"
     devices = frozenset({"cpu", "cuda", "mps"})
@@ -61,14 +97,17 @@ class LfmAudioEngine(Engine):
     package = "liquid-audio"
     requires = (("liquid-audio", "liquid_audio"), ("torch", "torch"), ("torchaudio", "torchaudio"))
     extra = "lfm"
+    runtime = "torch"
     options: ClassVar[dict[str, Any]] = {
         "dtype": str,
         "max_new_tokens": int,
-        "chunk_seconds": float,
+        "chunk_seconds": _positive,
+        "attn_implementation": _attention,
     }
 
     def __init__(self, model: Any, processor: Any, device: Device, *, dtype: str,
-                 max_new_tokens: int | None, chunk_seconds: float, source: str) -> None:
+                 max_new_tokens: int | None, chunk_seconds: float | None, source: str,
+                 attention: str = "sdpa") -> None:
         self._model = model
         self._processor = processor
         self.device = device
@@ -76,6 +115,7 @@ class LfmAudioEngine(Engine):
         self.max_new_tokens = max_new_tokens
         self.chunk_seconds = chunk_seconds
         self.source = source
+        self.attention = attention
 
     @classmethod
     def load(cls, spec: ModelSpec, device: Device) -> LfmAudioEngine:
@@ -94,18 +134,24 @@ class LfmAudioEngine(Engine):
         load_on = "cpu" if device.kind in ("cpu", "mps") else device.torch_name
         model = LFM2AudioModel.from_pretrained(folder, device=load_on, dtype=dtype)
         _check_loaded(model, folder, name)
+        attention = str(spec.option("attn_implementation", default_attention(device)))
+        model.lfm.set_attn_implementation(attention)
         if device.kind == "mps":
             model = model.to(device.torch_name)
             processor = processor.to(device.torch_name)
         elif device.kind == "cuda":
             processor = processor.to(device.torch_name)
         budget = spec.option("max_new_tokens", None)
+        chunk = spec.option("chunk_seconds", None)
         return cls(model.eval(), processor, device, dtype=dtype_name,
                    max_new_tokens=int(budget) if budget is not None else None,
-                   chunk_seconds=float(spec.option("chunk_seconds", 30.0)), source=str(folder))
+                   chunk_seconds=float(chunk) if chunk is not None else None, source=str(folder),
+                   attention=attention)
 
     def transcribe(self, audio: npt.ArrayLike, sample_rate: int = SAMPLE_RATE) -> str:
         wave = to_wave_tensor(audio, sample_rate)
+        if self.chunk_seconds is None:
+            return self._turn(wave)
         step = int(self.chunk_seconds * SAMPLE_RATE)
         chunks = [wave[:, i:i + step] for i in range(0, wave.shape[1], step)]
         return " ".join(t for t in (self._turn(chunk) for chunk in chunks) if t)
@@ -148,7 +194,8 @@ class LfmAudioEngine(Engine):
 
         return {**super().info(), "torch_version": torch.__version__, "precision": self.dtype,
                 "model_path": self.source, "max_new_tokens": self.max_new_tokens or "by length",
-                "chunk_seconds": self.chunk_seconds}
+                "chunk_seconds": self.chunk_seconds or "none (whole clip)",
+                "attn_implementation": self.attention}
 
 
 def _model_folder(name: str) -> Path:

@@ -35,6 +35,7 @@ class WhisperEngine(Engine):
     package = "openai-whisper"
     requires = (("openai-whisper", "whisper"), ("torch", "torch"))
     extra = "whisper"
+    runtime = "torch"
     options: ClassVar[dict[str, Any]] = {
         "fp16": parse_bool,
         **DECODING_OPTIONS,

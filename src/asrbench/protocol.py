@@ -1,0 +1,158 @@
+"""The measurement protocol: the one place where the clock runs, and what each timing means.
+
+For every model on every device:
+
+1. **Load** — timed apart (``load_seconds``); never part of a latency or RTF.
+2. **First call** — the first transcription after loading, timed once per model × device and
+   reported as ``first_call_latency``. It includes whatever the engine does only once (kernel
+   compilation, allocator growth, caches); it never enters latency statistics.
+3. **Per-utterance warm-up** — ``warmup`` calls on the utterance's audio, timed but not measured
+   (their seconds are kept as ``warmup_latencies``).
+4. **Measured rounds** — ``rounds`` calls; only these enter latency statistics (median per
+   utterance; p50/p90/p95/mean per run) and RTF. A profiler's call (``--benchmark-cprofile``) or any
+   other extra call never does.
+
+Fast mode (``--asr-fast``) measures each utterance once with no per-utterance warm-up; the model's
+first call is still made and reported apart.
+
+The timed region is ``engine.transcribe`` plus a device synchronise, so it starts at the engine's
+input (feature extraction included) and stops only after queued kernels are done. Decoding files
+and resampling happen earlier, outside it.
+
+pytest-benchmark, when enabled, drives the measured rounds (so its statistics, ``--benchmark-save``
+and ``--benchmark-compare`` see the same calls), with its group set before it starts timing. Under
+``--benchmark-disable`` the protocol runs the same warm-up and measured rounds itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from asrbench import devices
+from asrbench.devices import Device
+
+__all__ = ["Clock", "Measurement", "Protocol", "Timer", "benchmark_group", "measure"]
+
+#: A monotonic clock in seconds; tests pass a fake one.
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How many calls an utterance gets, and the label that says so."""
+
+    rounds: int = 3
+    warmup: int = 1
+    fast: bool = False
+
+    @property
+    def measured_rounds(self) -> int:
+        return 1 if self.fast else self.rounds
+
+    @property
+    def warmup_rounds(self) -> int:
+        return 0 if self.fast else self.warmup
+
+    def describe(self) -> str:
+        """One line for the summary and the report: exactly what was measured."""
+        if self.fast:
+            return ("fast: 1 measured call per utterance, no per-utterance warm-up; "
+                    "the model's first call after loading reported apart")
+        calls = "call" if self.measured_rounds == 1 else "calls"
+        warm = "call" if self.warmup_rounds == 1 else "calls"
+        return (f"median of {self.measured_rounds} measured {calls} per utterance after "
+                f"{self.warmup_rounds} warm-up {warm}; the model's first call after loading "
+                "reported apart")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"protocol": self.describe(), "measured_rounds": self.measured_rounds,
+                "warmup_rounds": self.warmup_rounds, "fast": self.fast}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One utterance measured: the text, the warm-up seconds, the measured seconds."""
+
+    text: str
+    warmups: tuple[float, ...]
+    latencies: tuple[float, ...]
+
+
+class Timer:
+    """Timed calls of one engine on one device: ``transcribe`` then synchronise, clock around both.
+
+    ``synchronise`` defaults to :func:`asrbench.devices.synchronize`, except for engines whose
+    ``runtime`` is not torch (CTranslate2 returns only once its results are on the host, and
+    synchronising through torch would start a CUDA context it does not use).
+    """
+
+    def __init__(self, engine: Any, device: Device, *, clock: Clock = time.perf_counter,
+                 synchronise: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.device = device
+        self.clock = clock
+        if synchronise is None:
+            runtime = getattr(engine, "runtime", None)
+            synchronise = (lambda: devices.synchronize(device)) if runtime in (None, "torch") \
+                else _nothing
+        self.synchronise = synchronise
+
+    def call(self, audio: Any) -> tuple[str, float]:
+        started = self.clock()
+        text = self.engine.transcribe(audio)
+        self.synchronise()
+        return text, self.clock() - started
+
+
+def _nothing() -> None:
+    return None
+
+
+def benchmark_group(model: str, device: str, dataset: str) -> str:
+    """pytest-benchmark's group for one run: ``model-device-dataset``."""
+    return f"{model}-{device}-{dataset}"
+
+
+def measure(timer: Timer, audio: Any, protocol: Protocol, *, benchmark: Any = None,
+            group: str | None = None) -> Measurement:
+    """Warm-up calls, then the measured rounds (through ``benchmark.pedantic`` when enabled).
+
+    ``group`` is set on the benchmark before any timing, so pytest-benchmark files the statistics
+    under it. Calls made by pytest-benchmark beyond the measured rounds (``--benchmark-cprofile``
+    runs the target once more under the profiler) are not recorded.
+    """
+    warmups = tuple(timer.call(audio)[1] for _ in range(protocol.warmup_rounds))
+    rounds = protocol.measured_rounds
+    texts: list[str] = []
+    measured: list[float] = []
+    if benchmark is not None and group is not None:
+        benchmark.group = group
+
+    def own_rounds() -> str:
+        for _ in range(rounds):
+            text, seconds = timer.call(audio)
+            texts.append(text)
+            measured.append(seconds)
+        return texts[0]
+
+    if benchmark is None:
+        own_rounds()
+    elif getattr(benchmark, "disabled", False):
+        # --benchmark-disable: pytest-benchmark calls its target once, untimed; that one call
+        # runs the protocol's own rounds, so the figures mean the same as with it enabled
+        benchmark.pedantic(own_rounds, rounds=1, warmup_rounds=0, iterations=1)
+    else:
+        def target() -> str:
+            text, seconds = timer.call(audio)
+            if len(measured) < rounds:  # a profiler's extra call is not a measured round
+                texts.append(text)
+                measured.append(seconds)
+            return text
+
+        benchmark.pedantic(target, rounds=rounds, warmup_rounds=0, iterations=1)
+    if len(measured) != rounds:
+        raise RuntimeError(f"measured {len(measured)} calls, expected {rounds}")
+    return Measurement(texts[0], warmups, tuple(measured))
