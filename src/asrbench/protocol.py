@@ -34,10 +34,12 @@ from typing import Any
 from asrbench import devices
 from asrbench.devices import Device
 
-__all__ = ["Clock", "Measurement", "Protocol", "Timer", "benchmark_group", "measure"]
+__all__ = ["CLOCK", "Clock", "Measurement", "Protocol", "Timer", "benchmark_group", "measure"]
 
 #: A monotonic clock in seconds; tests pass a fake one.
 Clock = Callable[[], float]
+#: The clock every :class:`Timer` uses unless given another.
+CLOCK: Clock = time.perf_counter
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,11 @@ class Timer:
     synchronising through torch would start a CUDA context it does not use).
     """
 
-    def __init__(self, engine: Any, device: Device, *, clock: Clock = time.perf_counter,
+    def __init__(self, engine: Any, device: Device, *, clock: Clock | None = None,
                  synchronise: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.device = device
-        self.clock = clock
+        self.clock = clock if clock is not None else CLOCK
         if synchronise is None:
             runtime = getattr(engine, "runtime", None)
             synchronise = (lambda: devices.synchronize(device)) if runtime in (None, "torch") \

@@ -107,14 +107,16 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
             ci = f"{_pct(low)}-{_pct(high)}"
             lines.append(f"{name:<38} {run.utterances:>4} {run.audio_seconds:>7.1f} "
                          f"{_pct(run.wer):>6} {ci:>11} {_pct(run.cer):>5}")
-            extra = str(run.engine_info.get("precision") or "")
+            precision = run.engine_info.get("precision")
+            parts = [str(precision)] if precision else []
             memory = run.info.get("memory_bytes")
             if memory:
                 kind = str(run.info.get("memory_kind", "")).split(" (")[0]
-                extra += f", {kind} {memory / 2**20:.0f} MiB"
+                parts.append(f"{kind} {memory / 2**20:.0f} MiB")
                 growth = run.info.get("memory_growth_bytes")
                 if growth is not None:
-                    extra += f" (+{growth / 2**20:.0f} over pre-load)"
+                    parts[-1] += f" (+{growth / 2**20:.0f} over pre-load)"
+            extra = ", ".join(parts)
             lines.append(f"{'':<4}{_num(run.rtf, 3):>7} {_num(run.rtfx, 1):>7} "
                          f"{_num(run.latency_p50, 3):>7} {_num(run.latency_p95, 3):>7} "
                          f"{_num(run.info.get('first_call_latency'), 3):>7} "

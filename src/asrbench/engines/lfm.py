@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -75,6 +77,27 @@ def _attention(value: str) -> str:
     if value not in ATTENTION:
         raise ValueError(f"valid: {', '.join(ATTENTION)}")
     return value
+
+
+@contextmanager
+def _attention_choice(attention: str) -> Iterator[None]:
+    """Inside the block, liquid-audio's "is flash_attn installed?" answers our choice instead.
+
+    ``from_pretrained`` switches to FlashAttention-2 whenever the module exists, and transformers
+    then refuses a model on a device (or a machine) where it cannot run, before we could set it.
+    """
+    import liquid_audio.model.lfm2_audio as upstream
+
+    original = getattr(upstream, "module_exists", None)
+    if original is None:  # a liquid-audio that no longer decides this itself
+        yield
+        return
+    upstream.module_exists = (lambda name: attention == "flash_attention_2"
+                              if name == "flash_attn" else original(name))
+    try:
+        yield
+    finally:
+        upstream.module_exists = original
 
 
 def default_attention(device: Device) -> str:
@@ -132,10 +155,11 @@ class LfmAudioEngine(Engine):
             raise EngineError(f"lfm2_5_audio:{name}: unknown dtype {dtype_name!r}")
         processor = LFM2AudioProcessor.from_pretrained(folder, device="cpu").eval()
         load_on = "cpu" if device.kind in ("cpu", "mps") else device.torch_name
-        model = LFM2AudioModel.from_pretrained(folder, device=load_on, dtype=dtype)
-        _check_loaded(model, folder, name)
         attention = str(spec.option("attn_implementation", default_attention(device)))
+        with _attention_choice(attention):
+            model = LFM2AudioModel.from_pretrained(folder, device=load_on, dtype=dtype)
         model.lfm.set_attn_implementation(attention)
+        _check_loaded(model, folder, name)
         if device.kind == "mps":
             model = model.to(device.torch_name)
             processor = processor.to(device.torch_name)
