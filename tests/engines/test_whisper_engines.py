@@ -59,3 +59,13 @@ def test_whisper_refuses_fp16_on_cpu():
 def test_missing_model_folder_is_an_engine_error(tmp_path):
     with pytest.raises(EngineError, match="no such model folder"):
         _load(f"faster_whisper:{tmp_path}/absent/model")
+
+
+def test_smoke_set_hypotheses_score_exactly_as_jiwer(fw_f32, smoke):
+    import jiwer
+
+    normaliser = get_normaliser("whisper-english")
+    for utterance in smoke:
+        s = score(utterance.text, fw_f32.transcribe(utterance.audio), normaliser)
+        assert s.wer == pytest.approx(jiwer.wer(s.reference, s.hypothesis)), utterance.id
+        assert s.cer == pytest.approx(jiwer.cer(s.reference, s.hypothesis)), utterance.id

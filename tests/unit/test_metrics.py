@@ -86,3 +86,27 @@ def test_bootstrap_interval_brackets_the_point_and_is_reproducible():
     assert low < high
     assert bootstrap_wer_interval(counts) == (low, high)
     assert bootstrap_wer_interval(counts[:1]) == (counts[0].rate, counts[0].rate)
+
+
+@pytest.mark.parametrize(("reference", "hypothesis"), [
+    ("ab cd", "abcd"),
+    ("a b", "a b c"),
+    ("the cat sat on the mat", "the bat sat on mat"),
+    ("hello world", "hello  world"),
+    ("abc", "xyz abc def"),
+    ("one two three", ""),
+])
+def test_wer_and_cer_equal_jiwer_spaces_included(reference, hypothesis):
+    import jiwer
+
+    s = score(reference, hypothesis, get_normaliser("none"))
+    ref, hyp = s.reference, s.hypothesis
+    assert s.wer == pytest.approx(jiwer.wer(ref, hyp))
+    assert s.cer == pytest.approx(jiwer.cer(ref, hyp))
+
+
+def test_cer_of_the_issue_pairs():
+    none = get_normaliser("none")
+    assert score("ab cd", "abcd", none).cer == pytest.approx(0.2)
+    assert score("a b", "a b c", none).cer == pytest.approx(2 / 3)
+    assert score("ab cd", "abcd", none).chars == Counts(deletions=1, reference=5)
