@@ -98,9 +98,11 @@ class Timer:
         self.clock = clock if clock is not None else CLOCK
         if synchronise is None:
             runtime = getattr(engine, "runtime", None)
-            synchronise = (lambda: devices.synchronize(device)) if runtime in (None, "torch") \
-                else _nothing
-        self.synchronise = synchronise
+            synchronise = self._device_synchronise if runtime in (None, "torch") else _nothing
+        self.synchronise: Callable[[], None] = synchronise
+
+    def _device_synchronise(self) -> None:
+        devices.synchronize(self.device)
 
     def call(self, audio: Any) -> tuple[str, float]:
         started = self.clock()

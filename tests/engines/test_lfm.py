@@ -132,11 +132,66 @@ def test_default_token_budget_grows_with_audio_and_beats_the_library_default():
     assert token_budget(30.0) > token_budget(5.0) >= 3 * 5 * 1.5
 
 
-def test_long_audio_is_chunked(engine, monkeypatch):
+def test_the_whole_clip_goes_into_one_conversation_by_default(engine, monkeypatch):
+    lengths = []
+    monkeypatch.setattr(engine, "_turn", lambda wave: lengths.append(wave.shape[1]) or "x")
+    assert engine.transcribe(np.zeros(16000 * 70, np.float32)) == "x"
+    assert lengths == [16000 * 70]
+    assert engine.info()["chunk_seconds"] == "none (whole clip)"
+
+
+def test_chunking_only_when_asked(tiny, monkeypatch):
+    engine = _load(tiny, extra=",chunk_seconds=30")
     lengths = []
     monkeypatch.setattr(engine, "_turn", lambda wave: lengths.append(wave.shape[1]) or "x")
     assert engine.transcribe(np.zeros(16000 * 70, np.float32)) == "x x x"
     assert lengths == [480000, 480000, 160000]
+
+
+@pytest.fixture
+def flash_attn_installed(monkeypatch):
+    """``flash_attn`` looks installed (it is not: using it would fail)."""
+    import importlib.machinery
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args, **kwargs):
+        if name == "flash_attn":
+            return importlib.machinery.ModuleSpec("flash_attn", None)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def test_flash_attention_is_not_used_off_cuda_even_when_installed(tiny, flash_attn_installed,
+                                                                  no_cuda):
+    engine = _load(tiny, extra=",max_new_tokens=2")
+    assert engine._model.lfm.config._attn_implementation == "sdpa"
+    assert engine.info()["attn_implementation"] == "sdpa"
+    with pytest.warns(TranscriptTruncated):
+        assert isinstance(engine.transcribe(np.zeros(16000, np.float32)), str)
+
+
+def test_flash_attention_is_chosen_on_cuda_only_when_installed(monkeypatch):
+    from asrbench.engines.lfm import default_attention
+
+    assert default_attention(Device("cuda")) == "sdpa"  # not installed here
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a, **k: object())
+    assert default_attention(Device("cuda", 1)) == "flash_attention_2"
+    assert default_attention(Device("mps")) == "sdpa"
+    assert default_attention(Device("cpu")) == "sdpa"
+
+
+def test_attention_and_chunk_options_are_checked(tiny):
+    from asrbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="valid: sdpa, flash_attention_2, eager"):
+        parse_model_spec(f"lfm2_5_audio:{tiny},attn_implementation=fast")
+    with pytest.raises(ConfigError, match="must be > 0"):
+        parse_model_spec(f"lfm2_5_audio:{tiny},chunk_seconds=0")
+    engine = _load(tiny, extra=",attn_implementation=eager")
+    assert engine._model.lfm.config._attn_implementation == "eager"
 
 
 def test_missing_parameter_is_an_error(tiny, tmp_path):

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from conftest import SUITE  # type: ignore[import-not-found]
 import tick_engine  # type: ignore[import-not-found]
+from conftest import SUITE  # type: ignore[import-not-found]
 
 ARGS = ["--asr-model", "tick", "--asr-device", "cpu", "--asr-dataset", "data/set.jsonl",
         "--asr-max-wer", "10", "--asr-report", "r.json", "-p", "no:cacheprovider"]
@@ -62,7 +62,8 @@ def test_first_call_is_per_model_and_never_in_the_statistics(ticking):
     assert run["latency_mean"] == pytest.approx(sum(medians) / 3)
     assert run["latency_p90"] == pytest.approx(10.2)
     assert run["latency_p95"] == pytest.approx(10.6)
-    assert run["measured_rounds"] == 3 and run["warmup_rounds"] == 1
+    assert run["measured_rounds"] == 3
+    assert run["warmup_rounds"] == 1
     assert tick_engine.FIRST not in [x for u in utts.values() for x in u["latencies"]]
     result.stdout.fnmatch_lines(["latency: median of 3 measured calls per utterance after 1 "
                                  "warm-up call; the model's first call after loading reported apart"])
@@ -72,7 +73,7 @@ def test_benchmark_cprofile_call_is_not_a_measured_round(ticking):
     result = ticking.runpytest_inprocess(*ARGS, "--asr-rounds", "2", "--asr-warmup", "1",
                                          "--benchmark-cprofile=tottime")
     result.assert_outcomes(passed=4)
-    run, utts = _report(ticking)
+    _run, utts = _report(ticking)
     for uid, (warm, measured) in _expected(1, 2, extra=1).items():
         assert (utts[uid]["warmup_latencies"], utts[uid]["latencies"]) == (warm, measured)
     assert tick_engine.TickEngine.instances[0].calls == 1 + 3 * (1 + 2 + 1)
@@ -95,7 +96,8 @@ def test_fast_mode_measures_each_utterance_once(ticking):
     assert run["first_call_latency"] == tick_engine.FIRST
     assert [utts[u]["latencies"] for u in ("one", "two", "three")] == [[1.0], [2.0], [3.0]]
     assert all(u["warmup_latencies"] == [] for u in utts.values())
-    assert run["fast"] is True and run["rtf"] == pytest.approx(6.0 / 4.5)
+    assert run["fast"] is True
+    assert run["rtf"] == pytest.approx(6.0 / 4.5)
     result.stdout.fnmatch_lines(["latency: fast: 1 measured call per utterance, no per-utterance "
                                  "warm-up*"])
 
@@ -129,3 +131,32 @@ def test_saved_benchmarks_are_grouped_by_model_device_dataset(ticking):
         capture_output=True, text=True, check=False, cwd=storage)
     assert compare.returncode == 0, compare.stderr[-2000:]
     assert "benchmark 'tick:tick-cpu-set': 3 tests" in compare.stdout
+
+
+def test_thread_setting_from_option_ini_and_pyproject_is_recorded(ticking, monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    ticking.runpytest_inprocess(*ARGS).assert_outcomes(passed=4)
+    run = _report(ticking)[0]
+    assert (run["threads"], run["threads_source"]) == (4, "CPU affinity")
+    assert run["threads_applied_to"] == "ctranslate2 cpu_threads"
+    ticking.makepyprojecttoml("[tool.asrbench]\nthreads = 3\n")
+    ticking.runpytest_inprocess(*ARGS).assert_outcomes(passed=4)
+    assert _report(ticking)[0]["threads"] == 3
+    ticking.makeini("[pytest]\nasr_threads = 1\n")
+    ticking.runpytest_inprocess(*ARGS).assert_outcomes(passed=4)
+    assert _report(ticking)[0]["threads"] == 1
+    ticking.runpytest_inprocess(*ARGS, "--asr-threads", "2").assert_outcomes(passed=4)
+    assert _report(ticking)[0]["threads"] == 2
+
+
+def test_cpu_memory_is_reported_with_its_label(project):
+    result = project.runpytest_inprocess(
+        "--asr-model", "stub:answers.json", "--asr-dataset", "data/set.jsonl", "--asr-device",
+        "cpu", "--asr-report", "r.json", "--benchmark-disable", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    run = _report(project)[0]
+    assert run["memory_kind"].startswith("cpu peak RSS of the process while loaded")
+    assert run["memory_bytes"] >= run["memory_baseline_bytes"] > 0
+    result.stdout.fnmatch_lines(["*cpu peak RSS of the process while loaded * MiB (+* over "
+                                 "pre-load)"])

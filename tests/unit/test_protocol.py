@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-
 from asrbench.devices import Device
 from asrbench.protocol import Protocol, Timer, measure
 
@@ -54,7 +53,7 @@ def test_synchronise_runs_inside_the_timed_region():
         clock.now += 0.5  # queued kernels finishing
 
     timer = Timer(engine, Device("cuda"), clock=clock, synchronise=synchronise)
-    text, seconds = timer.call(None)
+    _text, seconds = timer.call(None)
     assert seconds == 1.5  # the clock stopped after the synchronise
     assert events == ["sync at 101.0"]
     assert clock.reads == [100.0, 101.5]

@@ -92,12 +92,14 @@ def _attention_choice(attention: str) -> Iterator[None]:
     if original is None:  # a liquid-audio that no longer decides this itself
         yield
         return
-    upstream.module_exists = (lambda name: attention == "flash_attention_2"
-                              if name == "flash_attn" else original(name))
+    def chosen(name: str) -> bool:
+        return attention == "flash_attention_2" if name == "flash_attn" else bool(original(name))
+
+    setattr(upstream, "module_exists", chosen)  # noqa: B010 - not an exported name
     try:
         yield
     finally:
-        upstream.module_exists = original
+        setattr(upstream, "module_exists", original)  # noqa: B010
 
 
 def default_attention(device: Device) -> str:

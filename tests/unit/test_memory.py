@@ -1,0 +1,108 @@
+"""Memory figures per device and engine runtime, on simulated devices, each with its label."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+import numpy as np
+
+from asrbench.devices import Device
+from asrbench.memory import MemoryWatch
+
+
+def test_cpu_reports_peak_rss_and_growth_over_the_pre_load_baseline():
+    watch = MemoryWatch(Device("cpu"), "ctranslate2")
+    watch.start()
+    block = np.ones(64 * 2**20, dtype=np.uint8)  # 64 MiB, touched
+    watch.sample()
+    del block
+    watch.stop()
+    figures = watch.figures()
+    assert figures["memory_kind"].startswith("cpu peak RSS of the process while loaded")
+    assert figures["memory_growth_bytes"] >= 60 * 2**20
+    assert figures["memory_bytes"] == figures["memory_baseline_bytes"] + figures[
+        "memory_growth_bytes"]
+
+
+def test_cuda_torch_engine_reports_torch_peak_allocated(monkeypatch):
+    import torch
+
+    resets = []
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda d: resets.append(d))
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda d: 123 * 2**20)
+    watch = MemoryWatch(Device("cuda", 1), "torch")
+    watch.start()
+    watch.sample()
+    watch.stop()
+    assert resets == ["cuda:1"]
+    assert watch.figures() == {"memory_bytes": 123 * 2**20,
+                               "memory_kind": "cuda peak allocated by torch"}
+
+
+def _fake_nvml(monkeypatch, processes, *, fail_init=False):
+    asked = []
+    module = types.ModuleType("pynvml")
+
+    def init():
+        if fail_init:
+            raise RuntimeError("NVML Shared Library Not Found")
+
+    module.nvmlInit = init
+    module.nvmlDeviceGetHandleByIndex = lambda i: asked.append(("index", i)) or f"gpu{i}"
+    module.nvmlDeviceGetHandleByUUID = lambda u: asked.append(("uuid", u)) or u
+    module.nvmlDeviceGetComputeRunningProcesses = lambda handle: processes
+    monkeypatch.setitem(sys.modules, "pynvml", module)
+    return asked
+
+
+def test_cuda_ctranslate2_engine_reports_nvml_process_memory_not_torch(monkeypatch):
+    import torch
+
+    def no_torch(*args):
+        raise AssertionError("torch cannot see CTranslate2's allocations")
+
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", no_torch)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", no_torch)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    procs = [types.SimpleNamespace(pid=1, usedGpuMemory=10**9),
+             types.SimpleNamespace(pid=os.getpid(), usedGpuMemory=456 * 2**20)]
+    asked = _fake_nvml(monkeypatch, procs)
+    watch = MemoryWatch(Device("cuda", 1), "ctranslate2")
+    watch.start()
+    watch.stop()
+    assert asked == [("index", 5)]  # cuda:1 under CUDA_VISIBLE_DEVICES=3,5 is NVML's GPU 5
+    figures = watch.figures()
+    assert figures["memory_bytes"] == 456 * 2**20
+    assert figures["memory_kind"].startswith("cuda process memory from NVML")
+
+
+def test_nvml_without_our_pid_reports_nothing_and_says_why(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    _fake_nvml(monkeypatch, [types.SimpleNamespace(pid=1, usedGpuMemory=10**9)])
+    watch = MemoryWatch(Device("cuda"), "ctranslate2")
+    watch.start()
+    watch.stop()
+    assert watch.figures() == {"memory_kind": "cuda: not measured (NVML lists no process with "
+                                              "this pid; containers hide host pids)"}
+
+
+def test_nvml_that_cannot_start_is_labelled(monkeypatch):
+    _fake_nvml(monkeypatch, [], fail_init=True)
+    watch = MemoryWatch(Device("cuda"), "ctranslate2")
+    watch.start()
+    assert watch.figures() == {
+        "memory_kind": "cuda: not measured (NVML: NVML Shared Library Not Found)"}
+
+
+def test_mps_reports_the_driver_pool_as_not_a_peak(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.mps, "driver_allocated_memory", lambda: 77)
+    watch = MemoryWatch(Device("mps"), "torch")
+    watch.start()
+    watch.sample()
+    assert watch.figures() == {"memory_bytes": 77,
+                               "memory_kind": "mps driver-allocated pool (not a peak)"}
+
