@@ -46,6 +46,7 @@ class MemoryWatch:
         self._peak: int | None = None
         self._reader: Reader | None = None
         self._rusage_start: int | None = None
+        self._rusage_end: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -99,6 +100,8 @@ class MemoryWatch:
             self._stop.set()
             self._thread.join()
             self._thread = None
+        if self._rusage_start is not None and self._rusage_end is None:
+            self._rusage_end = _max_rss()  # later models must not raise this model's figure
 
     def figures(self) -> dict[str, Any]:
         """``memory_bytes`` and ``memory_kind`` (plus baseline and growth on the CPU)."""
@@ -106,7 +109,7 @@ class MemoryWatch:
             peak = self._peak
         kind = self.kind
         if self.device.kind == "cpu" and self._rusage_start is not None:
-            now = _max_rss()
+            now = self._rusage_end if self._rusage_end is not None else _max_rss()
             if now is not None and now > self._rusage_start:
                 peak = max(peak or 0, now)
                 kind = "cpu peak RSS of the process while loaded (kernel high-water mark)"

@@ -55,8 +55,11 @@ def apply(count: int | None, runtime: str | None) -> dict[str, Any]:
     number, source = (count, "asrbench setting (--asr-threads)") if count is not None else available()
     info: dict[str, Any] = {"threads": number, "threads_source": source}
     if runtime == "torch":
-        import torch
-
+        try:
+            import torch
+        except ImportError:  # the engine's load reports the missing package
+            info["threads_applied_to"] = "not applied (torch is not installed)"
+            return info
         torch.set_num_threads(number)
         info["threads_applied_to"] = "torch intra-op threads"
         info["torch_threads"] = torch.get_num_threads()

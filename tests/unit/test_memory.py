@@ -26,6 +26,21 @@ def test_cpu_reports_peak_rss_and_growth_over_the_pre_load_baseline():
         "memory_growth_bytes"]
 
 
+def test_a_later_model_never_raises_an_earlier_models_peak():
+    first = MemoryWatch(Device("cpu"), "ctranslate2")
+    first.start()
+    first.stop()
+    before = first.figures()
+    second = MemoryWatch(Device("cpu"), "torch")
+    second.start()
+    block = np.ones(96 * 2**20, dtype=np.uint8)  # a new high-water mark, in the second window
+    second.sample()
+    del block
+    second.stop()
+    assert first.figures() == before
+    assert second.figures()["memory_growth_bytes"] >= 90 * 2**20
+
+
 def test_cuda_torch_engine_reports_torch_peak_allocated(monkeypatch):
     import torch
 
