@@ -27,7 +27,11 @@ def ticking(project, monkeypatch):
         "from asrbench.engines import register_engine\n"
         "register_engine('tick', TickEngine)\n")
     project.makepyfile(test_suite=SUITE.read_text())
-    return project
+    yield project
+    from asrbench.engines import base
+
+    base._registered.pop("tick", None)  # other tests list the registered engines
+    base.engine_class.cache_clear()
 
 
 def _report(project):
