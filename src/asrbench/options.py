@@ -177,6 +177,10 @@ def _at_least(minimum: int) -> Callable[[Any, Source], int]:
     return parse
 
 
+def _threads(value: Any, source: Source) -> int | None:
+    return None if value is None else _at_least(1)(value, source)
+
+
 def _shard(value: Any, source: Source) -> Any:
     from asrbench.shards import parse_shard
 
@@ -280,6 +284,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("asr-report-overwrite", "report_overwrite", "replace an existing --asr-report or "
            "--benchmark-json file", _switch, default=False, default_text="refuse to start",
            switch=True),
+    Option("asr-threads", "threads", "CPU threads for every engine: CTranslate2 cpu_threads and "
+           "torch intra-op threads", _threads,
+           default_text="the cores this process may use (affinity, OMP_NUM_THREADS)",
+           metavar="N", cli_type=int),
+    Option("asr-fast", "fast", "fast mode: each utterance measured once, no per-utterance "
+           "warm-up (the model's first call is still reported apart)", _switch, default=False,
+           default_text="off", switch=True),
 )
 
 

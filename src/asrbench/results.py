@@ -124,7 +124,7 @@ class UtteranceResult(Rates):
 
     def extra_info(self) -> dict[str, Any]:
         """:meth:`as_dict` for pytest-benchmark's ``extra_info``: scalars and word errors, with
-        ``utterance`` for ``id``; the normalised texts and the latency list are left out."""
+        ``utterance`` for ``id``; the normalised texts and the latency lists are left out."""
         info = {k: v for k, v in self.as_dict().items() if k not in _NOT_EXTRA}
         info["utterance"] = info.pop("id")
         return info
@@ -146,7 +146,7 @@ class UtteranceResult(Rates):
         )
 
 
-_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies")
+_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies", "warmup_latencies")
 
 
 def _counts(data: dict[str, Any]) -> Counts:

@@ -32,6 +32,8 @@ SAMPLES = {
     "timeout": ("2.5", lambda s: s.timeout == 2.5),
     "allow_outside_paths": (True, lambda s: s.allow_outside_paths is True),
     "report_overwrite": (True, lambda s: s.report_overwrite is True),
+    "threads": ("2", lambda s: s.threads == 2),
+    "fast": (True, lambda s: s.fast is True),
 }
 BY_FIELD = {o.field: o for o in OPTIONS}
 

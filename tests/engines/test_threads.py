@@ -1,4 +1,4 @@
-"""One thread setting for every engine, and the cache folder setting, on the real engines."""
+"""One thread setting for every engine, on the real engines."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from asrbench import threads
-from asrbench.config import Settings
+from asrbench.options import Settings
 from asrbench.devices import Device
 from asrbench.session import BenchSession
 
@@ -74,7 +74,7 @@ def test_faster_whisper_never_imports_torch(tmp_path):
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from asrbench.config import Settings
+        from asrbench.options import Settings
         from asrbench.devices import Device
         from asrbench.datasets import load_dataset
         from asrbench.session import BenchSession
@@ -93,15 +93,6 @@ def test_faster_whisper_never_imports_torch(tmp_path):
                          check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
-
-
-def test_cache_dir_setting_receives_the_conversion(tmp_path, monkeypatch):
-    monkeypatch.setenv("ASRBENCH_CACHE_DIR", str(tmp_path / "environment"))
-    session = _session(tmp_path, "whisper", cache_dir=tmp_path / "chosen")
-    session.model(session.settings.models[0], CPU)
-    session.release()
-    assert ".pt" in {p.suffix for p in (tmp_path / "chosen").glob("whisper-*")}
-    assert not (tmp_path / "environment").exists()
 
 
 @pytest.mark.parametrize("value", [0, -2, "two", True])
