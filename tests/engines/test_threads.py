@@ -9,8 +9,8 @@ import textwrap
 import pytest
 
 from asrbench import threads
-from asrbench.options import Settings
 from asrbench.devices import Device
+from asrbench.options import Settings
 from asrbench.session import BenchSession
 
 CPU = Device("cpu")
