@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,10 +60,15 @@ class LoadedModel:
     def transcribe(self, audio: Any) -> str:
         return self.engine.transcribe(audio)
 
-    def timer(self) -> Timer:
-        """Timed calls of this engine on this device (see :mod:`asrbench.protocol`)."""
+    def timer(self, *, wrap: Callable[[Callable[[], tuple[str, float]]], tuple[str, float]]
+              | None = None) -> Timer:
+        """Timed calls of this model on its device (see :mod:`asrbench.protocol`), synchronised
+        through its runtime.
+
+        The timer calls through this handle, not the engine, so that a timer left in a failure's
+        traceback does not keep a released model's weights alive."""
         runtime, device = self.runtime, self.device
-        return Timer(self.engine, device, synchronise=lambda: runtime.synchronize(device))
+        return Timer(self, device, synchronise=lambda: runtime.synchronize(device), wrap=wrap)
 
     def _drop_engine(self) -> None:
         """Let go of the engine: a test frame or traceback still holding this handle (pytest

@@ -12,7 +12,8 @@ import tick_engine  # type: ignore[import-not-found]
 from conftest import SUITE  # type: ignore[import-not-found]
 
 ARGS = ["--asr-model", "tick", "--asr-device", "cpu", "--asr-dataset", "data/set.jsonl",
-        "--asr-max-wer", "10", "--asr-report", "r.json", "-p", "no:cacheprovider"]
+        "--asr-max-wer", "10", "--asr-report", "r.json", "--asr-report-overwrite",
+        "-p", "no:cacheprovider"]
 
 
 @pytest.fixture

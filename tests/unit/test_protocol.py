@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from asrbench.devices import Device
 from asrbench.protocol import Protocol, Timer, measure
 
@@ -132,3 +134,18 @@ def test_real_clock_records_a_sleeping_engine_within_tolerance():
     assert len(result.latencies) == 2
     for seconds in (*result.warmups, *result.latencies):
         assert seconds >= 0.019  # a lower bound only: no speed assertion
+
+
+def test_a_timeout_keeps_the_clock_inside_the_worker_and_the_figure_unchanged():
+    from asrbench.guard import TranscriptionTimeout, call_with_timeout
+
+    def guard(timed):
+        return call_with_timeout(timed, 60, what="m on cpu, set/one")
+
+    clock = FakeClock()
+    timer = Timer(ScriptedEngine(clock, [2.0]), Device("cpu"), clock=clock, wrap=guard)
+    assert timer.call(None) == ("call 1", 2.0)
+    slow = Timer(SleepingEngine(), Device("cpu"),
+                 wrap=lambda timed: call_with_timeout(timed, 0.01, what="m on cpu, set/one"))
+    with pytest.raises(TranscriptionTimeout, match="m on cpu, set/one: no answer after"):
+        slow.call(0.5)
