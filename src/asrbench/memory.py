@@ -23,7 +23,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from asrbench import devices
 from asrbench.devices import Device
 
 __all__ = ["SAMPLE_SECONDS", "MemoryWatch"]
@@ -45,6 +44,7 @@ class MemoryWatch:
         self.baseline: int | None = None
         self._peak: int | None = None
         self._reader: Reader | None = None
+        self._device_runtime: Any = None
         self._rusage_start: int | None = None
         self._rusage_end: int | None = None
         self._stop = threading.Event()
@@ -66,11 +66,15 @@ class MemoryWatch:
             self._reader, self.kind = _nvml_reader(self.device)
             if self._reader is not None:
                 self._start_thread()
-        elif self.device.kind == "cuda":
-            devices.reset_peak_memory(self.device)
-            self.kind = "cuda peak allocated by torch"
-        elif self.device.kind == "mps":
-            self.kind = "mps driver-allocated pool (not a peak)"
+        else:  # cuda or mps: asked of the engine's runtime (torch's counters for torch engines)
+            from asrbench.runtimes import get_runtime
+
+            self._device_runtime = get_runtime(self.runtime or "torch")
+            self._device_runtime.reset_peak_memory(self.device)
+            if self.device.kind == "cuda" and self.runtime == "torch":
+                self.kind = "cuda peak allocated by torch"
+            elif self.device.kind == "mps":
+                self.kind = "mps driver-allocated pool (not a peak)"
 
     def _start_thread(self) -> None:
         self.sample()
@@ -85,8 +89,10 @@ class MemoryWatch:
         """Take one reading now (the session calls this after every transcription)."""
         if self._reader is not None:
             value = self._reader()
-        elif self.device.kind in ("cuda", "mps"):
-            value = devices.peak_memory(self.device)[0]
+        elif self._device_runtime is not None:
+            value, label = self._device_runtime.peak_memory(self.device)
+            if self.kind == "not measured":
+                self.kind = label
         else:
             return
         if value is not None:
