@@ -18,7 +18,8 @@ __all__ = ["FailedUtterance", "LoadInfo", "RunSummary", "UtteranceResult", "summ
 #: Figures asrbench measures itself: never taken from, or overwritten by, an engine's ``info()``.
 CORE_FIELDS = frozenset({
     "model", "device", "dataset", "utterances", "audio_seconds", "wer", "wer_ci95", "cer",
-    "word_errors", "char_errors", "rtf", "rtfx", "latency_p50", "latency_p95", "cold_latency_p50",
+    "word_errors", "char_errors", "rtf", "rtfx", "latency_p50", "latency_p90", "latency_p95",
+    "latency_mean",
     "load_seconds", "normaliser", "identity", "engine_info", "extra",
 })
 
@@ -142,7 +143,7 @@ class UtteranceResult(Rates):
                         _counts(data["word_errors"]), _counts(chars)),
             audio_seconds=float(data["audio_seconds"]),
             latencies=tuple(float(x) for x in data["latencies"]),
-            warmup=int(data.get("warmup_rounds", 0)),
+            warmup_latencies=tuple(float(x) for x in data.get("warmup_latencies", ())),
         )
 
 

@@ -17,9 +17,11 @@ from conftest import BASE, write_answers  # type: ignore[import-not-found]
 GOLDEN = Path(__file__).parents[1] / "golden"
 CPU = [*BASE, "--asr-device", "cpu"]
 #: Values that differ from run to run or machine to machine; the golden files hold a placeholder.
-VOLATILE = {"created", "machine", "software", "latency", "cold_latency", "latencies", "rtf", "rtfx",
-            "latency_p50", "latency_p95", "cold_latency_p50", "load_seconds", "weights", "source",
-            "device_name", "threads", "memory_bytes", "memory_kind"}
+VOLATILE = {"created", "machine", "software", "latency", "latencies", "warmup_latencies", "rtf",
+            "rtfx", "latency_p50", "latency_p90", "latency_p95", "latency_mean",
+            "first_call_latency", "load_seconds", "weights", "source", "device_name", "threads",
+            "threads_source", "torch_threads", "memory_bytes", "memory_kind",
+            "memory_baseline_bytes", "memory_growth_bytes"}
 
 LIAR = """
 from stub_engine import StubEngine
