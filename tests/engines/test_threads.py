@@ -49,7 +49,7 @@ def test_faster_whisper_gets_the_session_threads(tmp_path, monkeypatch):
     model = session.model(session.settings.models[0], CPU)
     assert seen == [1]
     info = model.load.info
-    assert (info["threads"], info["threads_applied_to"], info["cpu_threads"]) == (
+    assert (info["threads"], info["threads_applied_to"], info["engine_info"]["cpu_threads"]) == (
         1, "ctranslate2 cpu_threads", 1)
     session.release()
 
