@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -237,6 +237,23 @@ class Engine(ABC):
         Checked against the requested device after loading. ``None``: the engine cannot tell.
         """
         return None
+
+    #: Why this engine has no batched transcription: the throughput test's skip reason.
+    no_batch: ClassVar[str] = "the engine has no batched transcription (transcribe_batch)"
+
+    def transcribe_batch(self, audio: Sequence[npt.NDArray[np.float32]]) -> list[str]:
+        """Optional: transcribe several clips in one batched call; one text per clip, in order.
+
+        Engines that cannot batch leave this alone; :meth:`batch_unsupported_reason` then says why.
+        """
+        raise NotImplementedError(f"{self.name}: {self.no_batch}")
+
+    @classmethod
+    def batch_unsupported_reason(cls) -> str | None:
+        """Why :meth:`transcribe_batch` is unavailable, or ``None`` when the engine implements it."""
+        if cls.transcribe_batch is not Engine.transcribe_batch:
+            return None
+        return f"{cls.name}: {cls.no_batch}"
 
     def info(self) -> dict[str, Any]:
         """Facts recorded with results: precision, compute type, threads, versions."""

@@ -119,6 +119,8 @@ class LfmAudioEngine(Engine):
     name = "lfm2_5_audio"
     devices = frozenset({"cpu", "cuda", "mps"})
     default_model = DEFAULT_MODEL
+    no_batch = ("liquid-audio generates one conversation at a time (generate_sequential has no "
+                "batch axis), so there is no batched transcription to measure")
     package = "liquid-audio"
     requires = (("liquid-audio", "liquid_audio"), ("torch", "torch"), ("torchaudio", "torchaudio"))
     extra = "lfm"

@@ -7,16 +7,21 @@ folder, so this engine and faster_whisper run the very same weights. Other size 
 Precision: float16 on CUDA, float32 on CPU and MPS. On MPS ``is_available()`` is not enough: the
 model is moved there (its sparse ``alignment_heads`` buffer made dense first, as sparse tensors do not
 move to MPS in some torch versions) and probed with one decode; any failure skips with the reason.
+
+Batched transcription stacks one log-Mel window per clip (each 30-second window of a longer clip)
+and runs a single ``whisper.decode`` over the batch, with the same decoding options.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
+from asrbench.batching import join_pieces, split_pieces
 from asrbench.devices import Device
 from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options, parse_bool
 from asrbench.errors import EngineError, EngineUnavailable
@@ -97,6 +102,22 @@ class WhisperEngine(Engine):
         from asrbench.runtimes import torch_module_device
 
         return torch_module_device(self._model)
+
+    def transcribe_batch(self, audio: Sequence[npt.NDArray[np.float32]]) -> list[str]:
+        if not audio:
+            return []
+        import torch
+        import whisper
+
+        pieces, owners = split_pieces(audio)
+        mels = torch.stack([
+            whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(np.asarray(piece))),
+                                        n_mels=self._model.dims.n_mels)
+            for piece in pieces
+        ]).to(self._model.device)
+        options = whisper.DecodingOptions(fp16=self.fp16, **self.decode)
+        results = whisper.decode(self._model, mels, options)
+        return join_pieces([str(r.text) for r in results], owners, len(audio))
 
     def info(self) -> dict[str, Any]:
         import torch
