@@ -31,6 +31,7 @@ class StubEngine(Engine):
     instances: ClassVar[list[weakref.ref[StubEngine]]] = []
     #: How many earlier instances were still alive as each load began.
     alive_at_load: ClassVar[list[int]] = []
+    batches: ClassVar[list[int]] = []
 
     def __init__(self, answers: dict[str, str], device: Device, fixed: str | None,
                  weights: str | None = None) -> None:
@@ -71,6 +72,14 @@ class StubEngine(Engine):
 
     def weights_device(self) -> str:
         return self.weights or str(self.device)
+
+    def transcribe_batch(self, audio) -> list[str]:
+        """One sleep of ``STUB_BATCH_SLEEP`` per batch, whatever its size; sizes are recorded."""
+        StubEngine.batches.append(len(audio))
+        time.sleep(float(os.environ.get("STUB_BATCH_SLEEP", "0")))
+        if self.fixed is not None:
+            return [self.fixed] * len(audio)
+        return [self.answers.get(str(len(a)), self.answers.get("default", "")) for a in audio]
 
     def info(self) -> dict[str, object]:
         return {"precision": "float32", "engine_version": "stub"}

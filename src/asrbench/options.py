@@ -187,6 +187,15 @@ def _shard(value: Any, source: Source) -> Any:
     return None if value is None else parse_shard(str(value))
 
 
+def _off_or_at_least(minimum: int) -> Callable[[Any, Source], int | None]:
+    at_least = _at_least(minimum)
+
+    def parse(value: Any, source: Source) -> int | None:
+        return None if value is None else at_least(value, source)
+
+    return parse
+
+
 def _points(value: Any, source: Source) -> float:
     from asrbench.config import parse_number
 
@@ -291,6 +300,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("asr-fast", "fast", "fast mode: each utterance measured once, no per-utterance "
            "warm-up (the model's first call is still reported apart)", _switch, default=False,
            default_text="off", switch=True),
+    Option("asr-batch-size", "batch_size", "throughput mode: also transcribe each dataset in "
+           "batches of N and report its RTFx beside the one-at-a-time RTFx", _off_or_at_least(1),
+           default_text="off", metavar="N", cli_type=int),
 )
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from asrbench.parametrize import Case
     from asrbench.results import RunSummary, UtteranceResult
     from asrbench.session import BenchSession, LoadedModel
+    from asrbench.throughput import ThroughputResult
 
 BENCH: pytest.StashKey[BenchSession] = pytest.StashKey()
 COMPLETE: pytest.StashKey[bool] = pytest.StashKey()
@@ -114,12 +115,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A settings mistake ends the run here; otherwise each model's tests are grouped."""
+    """A settings mistake ends the run here; otherwise each model's tests are grouped.
+
+    Throughput tests are deselected unless ``--asr-batch-size`` turns throughput mode on.
+    """
     if FAILED in config.stash:
         raise config.stash[FAILED]
     if in_use(config):
+        from asrbench import throughput
         from asrbench.parametrize import order
 
+        throughput.deselect_when_off(config, items, bench(config).settings.batch_size)
         order(items)
 
 
@@ -266,6 +272,23 @@ def asr_corpus(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], Ru
     return run
 
 
+@pytest.fixture
+def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], ThroughputResult]:
+    """``asr_throughput(asr_model, asr_dataset)``: the dataset in batches of ``--asr-batch-size``.
+
+    Skips with the engine's reason when it has no batched transcription.
+    """
+    from asrbench import throughput
+
+    def run(model: LoadedModel, dataset: Dataset) -> ThroughputResult:
+        reason = type(model.engine).batch_unsupported_reason()
+        if reason is not None:
+            pytest.skip(reason)
+        return throughput.run_throughput(asr_session, model, dataset)
+
+    return run
+
+
 # -- end of the run ---------------------------------------------------------------------------------
 
 def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str, Any]:
@@ -286,6 +309,8 @@ def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str,
         datasets=datasets, shard=settings.shard.as_dict() if settings.shard else None,
     )
     hooks.report_fields(config, summaries, data["runs"])
+    if session.throughput:
+        data["throughput"] = [r.as_dict() for r in session.throughput.values()]
     return data
 
 
@@ -337,14 +362,16 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     if regression:
         config.stash[REGRESSION] = True
     if in_use(config):
-        from asrbench import report
+        from asrbench import report, throughput
 
         bench_session = bench(config)
         summaries = config.stash.get(SUMMARIES, [])
         failures = bench_session.failures
-        if summaries or bench_session.skipped or failures:
+        if summaries or bench_session.skipped or failures or bench_session.throughput:
             terminalreporter.section("asrbench")
             for line in report.format_summary(summaries, bench_session.skipped):
+                terminalreporter.write_line(line)
+            for line in throughput.format_throughput(list(bench_session.throughput.values())):
                 terminalreporter.write_line(line)
             if failures:
                 terminalreporter.write_line(f"{len(failures)} utterance tests produced no result "

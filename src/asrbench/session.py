@@ -7,8 +7,10 @@ a model that cannot load is tried once; the first test that needs it shows the r
 point to it. A model that hung (``--asr-timeout``) or ran out of memory is *poisoned*: released, and
 its remaining tests fail with that reason while the next model runs.
 
-Decoded audio is cached (every model reads the same samples) up to :data:`AUDIO_CACHE_BYTES`, the
-least recently used clip leaving first, so hours of audio do not pile up in memory.
+Decoded audio is not kept for the session: a least-recently-used cache holds the last few clips
+(:data:`AUDIO_CACHE_SIZE`, and at most :data:`AUDIO_CACHE_BYTES`); tests run model-major, so each
+clip is decoded once per model and device. Results keep text and timings only, never audio, so
+memory stays flat however large the dataset.
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ from asrbench.options import Settings
 from asrbench.protocol import Protocol, Timer
 from asrbench.results import FailedUtterance, LoadInfo, RunSummary, UtteranceResult, summarise
 from asrbench.runtimes import Runtime, get_runtime, placement_error
+from asrbench.throughput import ThroughputResult
 
-__all__ = ["AUDIO_CACHE_BYTES", "BenchSession", "LoadedModel"]
+__all__ = ["AUDIO_CACHE_BYTES", "AUDIO_CACHE_SIZE", "BenchSession", "LoadedModel"]
 
+#: Decoded clips kept at most: enough for a retry of the current one, never the dataset.
+AUDIO_CACHE_SIZE = 4
+#: And never more than this many bytes of them (long recordings), the current clip excepted.
 AUDIO_CACHE_BYTES = 512 * 2**20
 
 
@@ -109,6 +115,7 @@ class BenchSession:
     _shown: set[tuple[str, str]] = field(default_factory=set)
     _poisoned: set[tuple[str, str]] = field(default_factory=set)
     _collect: bool = False
+    throughput: dict[tuple[str, str, str], ThroughputResult] = field(default_factory=dict)
     _audio: OrderedDict[tuple[str, str], Utterance] = field(default_factory=OrderedDict)
     #: Seconds of each model's first transcription after loading, by (model label, device).
     first_calls: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -220,15 +227,15 @@ class BenchSession:
         runtime.empty_cache(device)
 
     def utterance(self, dataset: Dataset, item: UtteranceSpec) -> Utterance:
-        """Decoded audio, cached: every model and device reads the same samples."""
+        """Decoded audio, from a bounded cache of the most recent clips (``AUDIO_CACHE_SIZE``)."""
         key = (dataset.name, item.id)
         if key in self._audio:
             self._audio.move_to_end(key)
             return self._audio[key]
         utterance = dataset.load(item)
         self._audio[key] = utterance
-        while len(self._audio) > 1 and sum(u.audio.nbytes for u in self._audio.values()) > (
-                AUDIO_CACHE_BYTES):
+        while len(self._audio) > AUDIO_CACHE_SIZE or (len(self._audio) > 1 and sum(
+                u.audio.nbytes for u in self._audio.values()) > AUDIO_CACHE_BYTES):
             self._audio.popitem(last=False)
         return utterance
 

@@ -2,6 +2,7 @@
 
 Run it alone with ``pytest tests/benchmarks``; select with ``-m``, ``--asr-model``,
 ``--asr-device`` and ``--asr-dataset``. The same fixtures work in any project's tests.
+``--asr-batch-size N`` adds the throughput test: each dataset transcribed in batches.
 """
 
 from __future__ import annotations
@@ -26,4 +27,12 @@ def test_corpus(asr_model, asr_dataset, asr_corpus, asr_max_corpus_wer, asr_base
     assert run.wer <= asr_max_corpus_wer, (
         f"{run.model} on {run.device}, {run.dataset}: corpus WER {run.wer:.1%} "
         f"(95% CI {low:.1%}-{high:.1%}) > {asr_max_corpus_wer:.1%}"
+    )
+
+
+def test_throughput(asr_model, asr_dataset, asr_throughput, asr_max_corpus_wer):
+    run = asr_throughput(asr_model, asr_dataset)
+    assert run.wer <= asr_max_corpus_wer, (
+        f"{run.model} on {run.device}, {run.dataset}, batches of {run.batch_size}: "
+        f"corpus WER {run.wer:.1%} > {asr_max_corpus_wer:.1%}"
     )

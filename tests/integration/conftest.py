@@ -26,6 +26,7 @@ def _reset_stub():
     StubEngine.loads.clear()
     StubEngine.instances.clear()
     StubEngine.alive_at_load.clear()
+    StubEngine.batches.clear()
     return
 
 

@@ -1,0 +1,91 @@
+"""Throughput mode through pytester: batches, the reported RTFx, opt-in, unsupported engines."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from conftest import BASE, SAMPLES, write_answers  # type: ignore[import-not-found]
+
+CPU = [*BASE, "--asr-device", "cpu", "--asr-warmup", "0"]
+AUDIO_SECONDS = sum(SAMPLES.values()) / 16000  # 4.5 s over the three clips
+SLEEP = 0.05
+
+
+def _report(project: pytest.Pytester) -> dict:
+    return json.loads((project.path / "out.json").read_text())
+
+
+def test_throughput_is_off_unless_a_batch_size_is_given(project):
+    result = project.runpytest_inprocess(*CPU)
+    result.assert_outcomes(passed=4, deselected=1)
+    assert "throughput (batched" not in result.stdout.str()
+
+
+def test_throughput_reports_batched_rtfx_beside_one_at_a_time(project, monkeypatch):
+    from stub_engine import StubEngine
+
+    monkeypatch.setenv("STUB_BATCH_SLEEP", str(SLEEP))
+    result = project.runpytest_inprocess(*CPU, "--asr-batch-size", "2", "--asr-rounds", "3",
+                                         "--asr-report", "out.json")
+    result.assert_outcomes(passed=5)
+    # three clips in batches of two: [2, 1], three rounds each, no warm-up batch
+    assert StubEngine.batches == [2, 2, 2, 1, 1, 1]
+    data = _report(project)
+    [run] = data["runs"]
+    [batched] = data["throughput"]
+    assert (batched["batch_size"], batched["batches"], batched["utterances"]) == (2, 2, 3)
+    assert batched["audio_seconds"] == pytest.approx(AUDIO_SECONDS)
+    assert len(batched["passes"]) == 3
+    # every pass sleeps once per batch: at least 2 × SLEEP, so RTFx is at most 4.5 / 0.1
+    assert min(batched["passes"]) >= 2 * SLEEP
+    assert batched["seconds"] == pytest.approx(statistics.median(batched["passes"]))
+    assert batched["rtfx"] == pytest.approx(AUDIO_SECONDS / statistics.median(batched["passes"]))
+    assert batched["rtfx"] <= AUDIO_SECONDS / (2 * SLEEP)
+    latencies = [u["latency"] for u in data["utterances"]]
+    assert batched["sequential_rtfx"] == pytest.approx(AUDIO_SECONDS / sum(latencies))
+    assert batched["sequential_rtfx"] == pytest.approx(run["rtfx"])
+    assert batched["speedup"] == pytest.approx(batched["rtfx"] / batched["sequential_rtfx"])
+    assert batched["wer"] == 0.0
+    result.stdout.fnmatch_lines(["*throughput (batched*",
+                                 "*stub:answers.json / cpu / set: batch 2, RTFx * one at a time*"])
+
+
+def test_throughput_scores_the_batched_transcripts(project, monkeypatch):
+    write_answers(project, two="he was an ill young man")  # 2 of 8 words wrong
+    result = project.runpytest_inprocess(*CPU, "--asr-batch-size", "8", "--asr-max-wer", "1",
+                                         "--asr-report", "out.json", "-k", "throughput")
+    result.assert_outcomes(passed=1, deselected=4)
+    [batched] = _report(project)["throughput"]
+    words = sum(len(text.split()) for text in
+                ("the quick brown fox jumps over the lazy dog",
+                 "he was not an ill disposed young man", "she sells sea shells by the sea shore"))
+    assert batched["batches"] == 1
+    assert batched["wer"] == pytest.approx(2 / words)
+
+
+def test_engine_without_batches_skips_with_its_reason(project):
+    project.makeconftest(
+        "from stub_engine import StubEngine\n"
+        "from asrbench.engines import register_engine\n"
+        "from asrbench.engines.base import Engine\n"
+        "class NoBatch(StubEngine):\n"
+        "    name = 'nobatch'\n"
+        "    no_batch = 'this stub cannot batch'\n"
+        "    transcribe_batch = Engine.transcribe_batch\n"
+        "register_engine('stub', StubEngine)\n"
+        "register_engine('nobatch', NoBatch)\n"
+    )
+    result = project.runpytest_inprocess(
+        "--asr-model", "nobatch:answers.json", "--asr-dataset", "data/set.jsonl",
+        "--asr-device", "cpu", "--asr-batch-size", "2", "-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(passed=4, skipped=1)
+    result.stdout.fnmatch_lines(["*nobatch: this stub cannot batch*"])
+
+
+def test_batch_size_must_be_positive(project):
+    result = project.runpytest_inprocess(*CPU, "--asr-batch-size", "0")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--asr-batch-size 0: must be at least 1*"])
