@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from asrbench.session import BenchSession, LoadedModel
 
 __all__ = ["FIXTURE", "ThroughputResult", "deselect_when_off", "format_throughput",
-           "measure_throughput", "timed"]
+           "measure_throughput", "run_throughput", "timed"]
 
 #: The fixture that makes a test a throughput test.
 FIXTURE = "asr_throughput"
@@ -134,6 +134,17 @@ def measure_throughput(session: BenchSession, model: LoadedModel, dataset: Datas
         audio_seconds=audio_seconds, passes=tuple(passes), warmup=settings.warmup > 0,
         words=total(counts), sequential_rtfx=sequential_rtfx,
     )
+
+
+def run_throughput(session: BenchSession, model: LoadedModel, dataset: Dataset) -> ThroughputResult:
+    """The throughput test's work: one-at-a-time corpus figures, then batches; recorded."""
+    from asrbench import runner  # runner imports the session, which imports this module
+
+    sequential = runner.corpus_summary(session, model, dataset)
+    size = session.settings.batch_size or len(dataset.items)
+    result = measure_throughput(session, model, dataset, size, sequential.rtfx)
+    session.throughput[(result.model, result.device, result.dataset)] = result
+    return result
 
 
 def format_throughput(results: Sequence[ThroughputResult]) -> list[str]:
