@@ -7,8 +7,8 @@ A benchmark, not a test: it times this machine and prints figures, it asserts no
    options: English, beam 1, temperature 0, no timestamps; the same ``cpu_threads``; 1 warm-up and
    3 timed calls per smoke clip, median per clip) and asrbench (``pytest`` over the benchmark suite
    in a temporary project, ``--asr-model faster_whisper,cpu_threads=N --asr-device cpu``, its
-   default 1 warm-up + 3 rounds), the two back to back in each run. One untimed pair first warms
-   the file and bytecode caches.
+   default 1 warm-up + 3 rounds), the two back to back in each run, which goes first alternating.
+   One untimed pair first warms the file and bytecode caches.
    The children run with bytecode caching on (so pytest's assertion-rewrite cache works) and with
    pytest's plugin autoload off, loading pytest-benchmark and asrbench only: other pytest plugins
    installed beside them are not asrbench's cost. Printed, as asrbench / bare: the median over runs
@@ -181,27 +181,36 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     ours_lat: list[float] = []
     ours_wall: list[float] = []
     ours_rss: list[float] = []
+    def bare_side(out: Path) -> tuple[Child, float]:
+        child = run_child([sys.executable, str(Path(__file__).resolve()), "--bare-child",
+                           str(SMOKE), "--threads", str(args.threads), "--out", str(out)], folder)
+        return child, sum(json.loads(out.read_text()).values())
+
+    def asrbench_side(report: Path) -> tuple[Child, float]:
+        child = run_child(pytest_args("--asr-model", spec, "--asr-dataset", "smoke",
+                                      "--asr-rounds", "3", "--asr-warmup", "1",
+                                      "--asr-report", str(report)), folder)
+        return child, sum(u["latency"] for u in json.loads(report.read_text())["utterances"])
+
     for run in range(-1, args.runs):  # run -1 warms caches (files, bytecode) and is not counted
-        out = work / f"bare{run}.json"
-        bare = run_child([sys.executable, str(Path(__file__).resolve()), "--bare-child", str(SMOKE),
-                          "--threads", str(args.threads), "--out", str(out)], folder)
+        bare_out, report = work / f"bare{run}.json", work / f"asrbench{run}.json"
+        if run % 2:  # alternate which side goes first
+            ours, ours_sum = asrbench_side(report)
+            bare, bare_sum = bare_side(bare_out)
+        else:
+            bare, bare_sum = bare_side(bare_out)
+            ours, ours_sum = asrbench_side(report)
         if run < 0:
-            run_child(pytest_args("--asr-model", spec, "--asr-dataset", "smoke",
-                                  "--benchmark-disable"), folder)
             continue
-        bare_lat.append(sum(json.loads(out.read_text()).values()))
+        bare_lat.append(bare_sum)
         bare_wall.append(bare.seconds)
         bare_rss.append(bare.peak_rss)
-        report = work / f"asrbench{run}.json"
-        ours = run_child(pytest_args("--asr-model", spec, "--asr-dataset", "smoke",
-                                     "--asr-rounds", "3", "--asr-warmup", "1",
-                                     "--asr-report", str(report)), folder)
-        ours_lat.append(sum(u["latency"] for u in json.loads(report.read_text())["utterances"]))
+        ours_lat.append(ours_sum)
         ours_wall.append(ours.seconds)
         ours_rss.append(ours.peak_rss)
         print(f"  run {run + 1}: bare {bare.seconds:.2f} s, {mib(bare.peak_rss)}, Σlatency "
-              f"{bare_lat[-1]:.3f} s | asrbench {ours.seconds:.2f} s, {mib(ours.peak_rss)}, "
-              f"Σlatency {ours_lat[-1]:.3f} s", flush=True)
+              f"{bare_sum:.3f} s | asrbench {ours.seconds:.2f} s, {mib(ours.peak_rss)}, "
+              f"Σlatency {ours_sum:.3f} s", flush=True)
     print(f"overhead (faster-whisper tiny.en int8, cpu_threads={args.threads}, smoke set, "
           f"medians of {args.runs} runs):")
     print(ratio_line("per-utterance latency (Σ)", ours_lat, bare_lat, 0.03, "s"))
