@@ -34,6 +34,7 @@ SAMPLES = {
     "report_overwrite": (True, lambda s: s.report_overwrite is True),
     "threads": ("2", lambda s: s.threads == 2),
     "fast": (True, lambda s: s.fast is True),
+    "batch_size": ("4", lambda s: s.batch_size == 4),
 }
 BY_FIELD = {o.field: o for o in OPTIONS}
 
