@@ -218,13 +218,29 @@ def overhead(args: argparse.Namespace, work: Path) -> None:
     print(ratio_line("peak RSS", ours_rss, bare_rss, 0.10, "MiB"))
 
 
+PLAIN_SUITE = """
+import os
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(int(os.environ["PLAIN_TESTS"])))
+def test_plain(n):
+    pass
+"""
+
+
 def flat_memory(args: argparse.Namespace, work: Path) -> None:
     stub = args.flat_engine == "stub"
     folder = project(work / "flat", stub=stub)
+    plain = work / "plain"
+    plain.mkdir()
+    (plain / "test_plain.py").write_text(PLAIN_SUITE)
+    (plain / "pytest.ini").write_text("[pytest]\n")
     model = "fixed" if stub else f"faster_whisper,cpu_threads={args.threads}"
     big = repeated_manifest(folder, args.flat_repeat)
-    small_rss: list[float] = []
-    big_rss: list[float] = []
+    count = 5 * args.flat_repeat
+    rss: dict[str, list[float]] = {"small": [], "big": [], "plain small": [], "plain big": []}
     big_wall: list[float] = []
     common = ("--asr-model", model, "--benchmark-disable", "--asr-rounds", "1",
               "--asr-warmup", "0", "--asr-max-wer", "1")
@@ -233,17 +249,23 @@ def flat_memory(args: argparse.Namespace, work: Path) -> None:
                                       "--asr-report", str(work / "flat-small.json")), folder)
         large = run_child(pytest_args(*common, "--asr-dataset", str(big),
                                       "--asr-report", str(work / "flat-big.json")), folder)
-        small_rss.append(small.peak_rss)
-        big_rss.append(large.peak_rss)
+        rss["small"].append(small.peak_rss)
+        rss["big"].append(large.peak_rss)
         big_wall.append(large.seconds)
-    a, b = statistics.median(big_rss), statistics.median(small_rss)
-    count = 5 * args.flat_repeat
+        for key, tests in (("plain small", 5), ("plain big", count)):
+            os.environ["PLAIN_TESTS"] = str(tests)
+            rss[key].append(run_child(pytest_args(), plain).peak_rss)
+    a, b = statistics.median(rss["big"]), statistics.median(rss["small"])
+    pa, pb = statistics.median(rss["plain big"]), statistics.median(rss["plain small"])
     verdict = "within" if a / b <= 1.15 else "OVER"
     print(f"flat memory ({args.flat_engine} engine, --benchmark-disable, 1 round, medians of "
           f"{args.flat_runs} runs):")
     print(f"  peak RSS {count} utterances {mib(a)} vs 5 utterances {mib(b)}: ratio {a / b:.3f} "
-          f"({"+" if a >= b else "-"}{mib(abs(a - b))}; {verdict} the 15 % target); {count} utterances took "
-          f"{statistics.median(big_wall):.1f} s")
+          f"({'+' if a >= b else '-'}{mib(abs(a - b))}; {verdict} the 15 % target); "
+          f"{count} utterances took {statistics.median(big_wall):.1f} s")
+    print(f"  of which pytest's own bookkeeping ({count} vs 5 empty parametrized tests, no "
+          f"asrbench): {'+' if pa >= pb else '-'}{mib(abs(pa - pb))}; asrbench's share "
+          f"{'+' if (a - b) >= (pa - pb) else '-'}{mib(abs((a - b) - (pa - pb)))}")
 
 
 def throughput(args: argparse.Namespace, work: Path) -> None:
