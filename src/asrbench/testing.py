@@ -190,6 +190,20 @@ class EngineContract:
         assert first == again, (
             f"{type(engine).__name__}: the same audio gave {first!r}, then {again!r}")
 
+    def test_batch_gives_one_text_per_clip_or_says_why_not(
+            self, engine: Engine, audio: npt.NDArray[np.float32]) -> None:
+        """``transcribe_batch`` is optional; an engine without it gives the throughput skip reason."""
+        reason = type(engine).batch_unsupported_reason()
+        if reason is not None:
+            assert reason.strip(), "batch_unsupported_reason is empty"
+            return
+        texts = engine.transcribe_batch([audio, np.zeros(16000, np.float32)])
+        assert isinstance(texts, list), (
+            f"{type(engine).__name__}.transcribe_batch returned {type(texts).__name__}, not list")
+        assert len(texts) == 2, f"transcribe_batch gave {len(texts)} texts for 2 clips"
+        assert all(type(t) is str for t in texts), "transcribe_batch must return str texts"
+        assert engine.transcribe_batch([]) == [], "an empty batch must give an empty list"
+
     def test_info_is_json_with_the_expected_keys(self, engine: Engine) -> None:
         info: Any = engine.info()
         assert isinstance(info, dict), f"info() returned {type(info).__name__}, not a dict"

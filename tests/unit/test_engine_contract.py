@@ -60,7 +60,7 @@ class TestLazyEngine(EngineContract):
 def test_a_broken_engine_fails_where_it_breaks_the_contract(pytester):
     pytester.makepyfile(test_lazy=BROKEN)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly")
-    result.assert_outcomes(passed=4, failed=5)
+    result.assert_outcomes(passed=5, failed=5)
     result.stdout.fnmatch_lines_random([
         "E*lazy: unknown device kinds ?'tpu'?; valid: cpu, cuda, mps",
         "E*AssertionError: transcribing silence returned generator",
@@ -110,5 +110,5 @@ class TestEchoEngine(EngineContract):
 def test_a_third_party_engine_passes_from_its_own_test_file(pytester):
     pytester.makepyfile(test_echo=GOOD)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-v")
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=10)
     result.stdout.fnmatch_lines(["*TestEchoEngine::test_transcribe_returns_str_eagerly PASSED*"])
