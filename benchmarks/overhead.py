@@ -244,11 +244,11 @@ def flat_memory(args: argparse.Namespace, work: Path) -> None:
     big_wall: list[float] = []
     common = ("--asr-model", model, "--benchmark-disable", "--asr-rounds", "1",
               "--asr-warmup", "0", "--asr-max-wer", "1")
-    for _ in range(args.flat_runs):
+    for run in range(args.flat_runs):
         small = run_child(pytest_args(*common, "--asr-dataset", "smoke",
-                                      "--asr-report", str(work / "flat-small.json")), folder)
+                                      "--asr-report", str(work / f"flat-small{run}.json")), folder)
         large = run_child(pytest_args(*common, "--asr-dataset", str(big),
-                                      "--asr-report", str(work / "flat-big.json")), folder)
+                                      "--asr-report", str(work / f"flat-big{run}.json")), folder)
         rss["small"].append(small.peak_rss)
         rss["big"].append(large.peak_rss)
         big_wall.append(large.seconds)
