@@ -227,7 +227,7 @@ class BenchSession:
         runtime.empty_cache(device)
 
     def utterance(self, dataset: Dataset, item: UtteranceSpec) -> Utterance:
-        """Decoded audio, from a bounded cache of the most recent clips (``AUDIO_CACHE_SIZE``)."""
+        """Decoded audio, from a bounded cache of the most recent clips (see the module docstring)."""
         key = (dataset.name, item.id)
         if key in self._audio:
             self._audio.move_to_end(key)
