@@ -147,10 +147,11 @@ def repeated_manifest(folder: Path, repeat: int) -> Path:
     """The smoke clips ``repeat`` times over, each line with its own id."""
     lines = []
     records = [json.loads(line) for line in SMOKE.read_text().splitlines() if line.strip()]
+    for record in records:  # beside the manifest: manifests may not reach outside their folder
+        shutil.copy(SMOKE.parent / record["audio"], folder / record["audio"])
     for n in range(repeat):
         for record in records:
-            audio = str(SMOKE.parent / record["audio"])
-            lines.append(json.dumps({"id": f"{record['id']}-{n}", "audio": audio,
+            lines.append(json.dumps({"id": f"{record['id']}-{n}", "audio": record["audio"],
                                      "text": record["text"]}))
     path = folder / f"smoke{repeat}.jsonl"
     path.write_text("\n".join(lines) + "\n")
