@@ -265,7 +265,8 @@ def flat_memory(args: argparse.Namespace, work: Path) -> None:
           f"({'+' if a >= b else '-'}{mib(abs(a - b))}; {verdict} the 15 % target); "
           f"{count} utterances took {statistics.median(big_wall):.1f} s")
     print(f"  of which pytest's own bookkeeping ({count} vs 5 empty parametrized tests, no "
-          f"asrbench): {'+' if pa >= pb else '-'}{mib(abs(pa - pb))}; asrbench's share "
+          f"asrbench): {'+' if pa >= pb else '-'}{mib(abs(pa - pb))}; the rest (asrbench, and "
+          f"pytest's cost of fixtures, marks and ids): "
           f"{'+' if (a - b) >= (pa - pb) else '-'}{mib(abs((a - b) - (pa - pb)))}")
 
 
