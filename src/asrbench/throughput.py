@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from asrbench import devices
 from asrbench.metrics import Counts, get_normaliser, score, total
 
 if TYPE_CHECKING:
@@ -35,11 +34,11 @@ __all__ = ["FIXTURE", "ThroughputResult", "deselect_when_off", "format_throughpu
 #: The fixture that makes a test a throughput test.
 FIXTURE = "asr_throughput"
 
-def timed[T](call: Callable[[], T], device: devices.Device) -> tuple[T, float]:
-    """``call()`` and its seconds, the device synchronised before the clock stops."""
+def timed[T](call: Callable[[], T], model: LoadedModel) -> tuple[T, float]:
+    """``call()`` and its seconds, the model's runtime synchronised before the clock stops."""
     started = time.perf_counter()
     value = call()
-    devices.synchronize(device)
+    model.runtime.synchronize(model.device)
     return value, time.perf_counter() - started
 
 
@@ -119,7 +118,7 @@ def measure_throughput(session: BenchSession, model: LoadedModel, dataset: Datas
             model.engine.transcribe_batch(audio)
         texts: Sequence[str] = ()
         for r in range(rounds):
-            texts, seconds = timed(partial(model.engine.transcribe_batch, audio), model.device)
+            texts, seconds = timed(partial(model.engine.transcribe_batch, audio), model)
             passes[r] += seconds
         if len(texts) != len(clips):
             raise ValueError(f"{model.label}: transcribe_batch returned {len(texts)} texts "
