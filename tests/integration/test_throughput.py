@@ -7,6 +7,7 @@ import statistics
 
 import pytest
 
+from asrbench.schema import validate
 from conftest import BASE, SAMPLES, write_answers  # type: ignore[import-not-found]
 
 CPU = [*BASE, "--asr-device", "cpu", "--asr-warmup", "0"]
@@ -49,6 +50,7 @@ def test_throughput_reports_batched_rtfx_beside_one_at_a_time(project, monkeypat
     assert batched["sequential_rtfx"] == pytest.approx(run["rtfx"])
     assert batched["speedup"] == pytest.approx(batched["rtfx"] / batched["sequential_rtfx"])
     assert batched["wer"] == 0.0
+    assert validate(data) == []  # the report, throughput included, matches its schema
     result.stdout.fnmatch_lines(["*throughput (batched*",
                                  "*stub:answers.json / cpu / set: batch 2, RTFx * one at a time*"])
 
