@@ -16,7 +16,7 @@ from typing import Any
 
 from asrbench.errors import ConfigError
 
-__all__ = ["SavedRun", "find_runs", "load_run"]
+__all__ = ["SavedRun", "find_runs", "load_run", "read_block"]
 
 Key = tuple[str, str, str]
 
@@ -40,8 +40,8 @@ class SavedRun:
         return f"{self.machine}/{self.id}" if self.machine else self.id
 
 
-def load_run(path: Path) -> SavedRun:
-    """Read a pytest-benchmark JSON file (with its ``asrbench`` block) or an asrbench report."""
+def read_block(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The whole JSON file and its asrbench block: a report, or a saved benchmark's ``asrbench``."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -50,6 +50,12 @@ def load_run(path: Path) -> SavedRun:
     if not isinstance(block, dict) or "runs" not in block:
         raise ConfigError(f"{path}: no asrbench results in this file (was the run made with "
                           "the asrbench plugin installed?)")
+    return data, block
+
+
+def load_run(path: Path) -> SavedRun:
+    """Read a pytest-benchmark JSON file (with its ``asrbench`` block) or an asrbench report."""
+    data, block = read_block(path)
     runs = {(r["model"], r["device"], r["dataset"]): r for r in block["runs"]}
     created = str(data.get("datetime") or block.get("created") or "")
     found = block.get("machine")

@@ -11,7 +11,6 @@ measured on different machines unless ``allow_cross_machine`` (then the merged r
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from asrbench.errors import ConfigError
+from asrbench.history import read_block
 from asrbench.report import REPORT_VERSION, build_report, write_json_atomic
 from asrbench.results import CORE_FIELDS, UtteranceResult, summarise
 from asrbench.schema import validate
@@ -32,13 +32,7 @@ _SAME = ("engine", "model", "model_hash", "options", "device", "dataset", "datas
 
 def load_report(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A report (or the ``asrbench`` block of a saved benchmark file) and any benchmark records."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read report ({exc})") from exc
-    block = data.get("asrbench", data) if isinstance(data, dict) else None
-    if not isinstance(block, dict) or "runs" not in block:
-        raise ConfigError(f"{path}: not an asrbench report")
+    data, block = read_block(path)
     if block.get("version") != REPORT_VERSION:
         raise ConfigError(f"{path}: report version {block.get('version')!r}; this asrbench merges "
                           f"version {REPORT_VERSION}")
