@@ -150,8 +150,9 @@ def _two_models(project: pytest.Pytester, bad_answers: dict[str, str]) -> list[s
 
 def test_a_load_failure_fails_every_test_of_that_model_with_the_reason_once(project):
     (project.path / "broken.json").write_text("{not json")
+    # -rN: no short summary, whose lines repeat the messages in full where CI is set
     result = project.runpytest_inprocess("--asr-model", "stub:broken.json", *CPU,
-                                         "--asr-report", "r.json")
+                                         "--asr-report", "r.json", "-rN")
     # the broken model's three utterances and corpus fail; the good model's four pass
     result.assert_outcomes(passed=4, failed=4)
     out = result.stdout.str()

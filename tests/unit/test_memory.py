@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 import types
-
-import numpy as np
 
 from asrbench.devices import Device
 from asrbench.memory import MemoryWatch
 
 
+def _fresh_pages(size: int) -> mmap.mmap:
+    """Touched anonymous pages: new to the process, unlike heap memory the allocator kept."""
+    block = mmap.mmap(-1, size)
+    for offset in range(0, size, mmap.PAGESIZE):
+        block[offset] = 1
+    return block
+
+
 def test_cpu_reports_peak_rss_and_growth_over_the_pre_load_baseline():
     watch = MemoryWatch(Device("cpu"), "ctranslate2")
     watch.start()
-    block = np.ones(64 * 2**20, dtype=np.uint8)  # 64 MiB, touched
+    block = _fresh_pages(64 * 2**20)
     watch.sample()
-    del block
+    block.close()
     watch.stop()
     figures = watch.figures()
     assert figures["memory_kind"].startswith("cpu peak RSS of the process while loaded")
@@ -33,9 +40,9 @@ def test_a_later_model_never_raises_an_earlier_models_peak():
     before = first.figures()
     second = MemoryWatch(Device("cpu"), "torch")
     second.start()
-    block = np.ones(96 * 2**20, dtype=np.uint8)  # a new high-water mark, in the second window
+    block = _fresh_pages(96 * 2**20)  # a new high-water mark, in the second window
     second.sample()
-    del block
+    block.close()
     second.stop()
     assert first.figures() == before
     assert second.figures()["memory_growth_bytes"] >= 90 * 2**20
