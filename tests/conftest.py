@@ -1,7 +1,9 @@
 """Shared test set-up: a host-independent, cache-isolated, skip-audited test session.
 
 - pytester's in-process runs unload every module first imported inside them; torch cannot be
-  imported twice in one process, so it is imported here, before any in-process run.
+  imported twice in one process, so every test outside ``tests/benchmarks`` imports it first (in
+  the CPU-only simulation below). A benchmark-only run does not: torch is then imported only by an
+  engine that needs it, and a faster-whisper run's memory figures stay free of it.
 - Every cache a test could write (asrbench's converted weights, Hugging Face, XDG) points into a
   temporary folder for the whole session: tests never write into the user's real cache.
 - Outside ``tests/benchmarks`` (the suite that benchmarks the real devices of the machine), every test
@@ -23,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 _CACHE_ROOT = Path(tempfile.mkdtemp(prefix="asrbench-test-cache-"))
 for _name, _sub in (("ASRBENCH_CACHE_DIR", "asrbench"), ("HF_HOME", "huggingface"),
@@ -41,6 +42,8 @@ BENCHMARKS = Path(__file__).parent / "benchmarks"
 
 def simulate_cpu_only_host(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make torch (and CTranslate2) report no CUDA device and no MPS, whatever the host has."""
+    import torch
+
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     mps = getattr(torch.backends, "mps", None)
