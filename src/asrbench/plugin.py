@@ -329,10 +329,12 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
         # Ctrl-C and internal errors come here too: the report says the run is incomplete
         config.stash[COMPLETE] = persist.run_complete(session)
         bench_session = bench(config)
+        # release first: it freezes the last model's memory figures, so the report and the saved
+        # benchmark (written later, by pytest-benchmark) state the same numbers
+        bench_session.release()
         config.stash[SUMMARIES] = bench_session.summaries()
         if bench_session.settings.report is not None:
             report.write_json_atomic(bench_session.settings.report, _report(config))
-        bench_session.release()
         weights.use_cache_dir(None)
     yield
     if config.stash.get(REGRESSION, False):

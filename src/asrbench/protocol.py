@@ -63,11 +63,11 @@ class Protocol:
         if self.fast:
             return ("fast: 1 measured call per utterance, no per-utterance warm-up; "
                     "the model's first call after loading reported apart")
-        calls = "call" if self.measured_rounds == 1 else "calls"
+        measured = ("1 measured call" if self.measured_rounds == 1
+                    else f"median of {self.measured_rounds} measured calls")
         warm = "call" if self.warmup_rounds == 1 else "calls"
-        return (f"median of {self.measured_rounds} measured {calls} per utterance after "
-                f"{self.warmup_rounds} warm-up {warm}; the model's first call after loading "
-                "reported apart")
+        return (f"{measured} per utterance after {self.warmup_rounds} warm-up {warm}; the "
+                "model's first call after loading reported apart")
 
     def as_dict(self) -> dict[str, Any]:
         return {"protocol": self.describe(), "measured_rounds": self.measured_rounds,

@@ -127,6 +127,9 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
     for protocol in dict.fromkeys(str(run.info["protocol"]) for run in runs
                                   if run.info.get("protocol")):
         lines.append(f"latency: {protocol}")
+    if runs:
+        lines.append("p50/p95: percentiles over each run's utterances (utts); with few utterances "
+                     "p95 is an interpolation, not a tail estimate")
     if skipped:
         lines.append("skipped:")
         for (model, device), reason in skipped.items():

@@ -130,3 +130,15 @@ def test_corpus_test_alone_transcribes_what_it_needs(project):
     result = project.runpytest_inprocess(*CPU, "-k", "corpus", "--asr-report", "r.json")
     result.assert_outcomes(passed=1)
     assert len(json.loads((project.path / "r.json").read_text())["utterances"]) == 3
+
+
+def test_report_and_saved_benchmark_state_the_same_memory_figures(project):
+    # the last model's memory watch is frozen before either file is written
+    project.runpytest_inprocess(*BASE, "--asr-device", "cpu", "--benchmark-json", "bench.json",
+                                "--asr-report", "out.json")
+    report = json.loads((project.path / "out.json").read_text())
+    saved = json.loads((project.path / "bench.json").read_text())["asrbench"]
+    memory = [{k: v for k, v in run.items() if k.startswith("memory_")} for run in report["runs"]]
+    assert memory[0]["memory_kind"].startswith("cpu peak RSS")
+    assert memory == [{k: v for k, v in run.items() if k.startswith("memory_")}
+                      for run in saved["runs"]]

@@ -149,3 +149,10 @@ def test_a_timeout_keeps_the_clock_inside_the_worker_and_the_figure_unchanged():
                  wrap=lambda timed: call_with_timeout(timed, 0.01, what="m on cpu, set/one"))
     with pytest.raises(TranscriptionTimeout, match="m on cpu, set/one: no answer after"):
         slow.call(0.5)
+
+
+def test_the_label_says_median_only_when_there_is_more_than_one_call():
+    assert Protocol(rounds=1, warmup=1).describe().startswith(
+        "1 measured call per utterance after 1 warm-up call;")
+    assert Protocol(rounds=3, warmup=0).describe().startswith(
+        "median of 3 measured calls per utterance after 0 warm-up calls;")
