@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jiwer
 import numpy as np
+import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -124,3 +125,11 @@ def test_scores_are_never_negative_and_nothing_raises(reference, hypothesis, nam
 def test_wer_agrees_with_jiwer(reference, hypothesis):
     result = score(reference, hypothesis, get_normaliser("none"))
     assert result.wer == jiwer.wer(reference, hypothesis)
+
+
+@FAST
+@given(reference=WORDS, hypothesis=WORDS | st.just(""))
+def test_cer_agrees_with_jiwer(reference, hypothesis):
+    # spaces count as characters, as in jiwer (e.g. "0" against "0 0" is 2.0)
+    result = score(reference, hypothesis, get_normaliser("none"))
+    assert result.cer == pytest.approx(jiwer.cer(reference, hypothesis), abs=1e-12)
