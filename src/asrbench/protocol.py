@@ -5,7 +5,10 @@ For every model on every device:
 1. **Load** — timed apart (``load_seconds``); never part of a latency or RTF.
 2. **First call** — the first transcription after loading, timed once per model × device and
    reported as ``first_call_latency``. It includes whatever the engine does only once (kernel
-   compilation, allocator growth, caches); it never enters latency statistics.
+   compilation, allocator growth, caches); it never enters latency statistics. It is made on the
+   first utterance's audio and, when ``warmup`` is at least 1, it is that utterance's first
+   warm-up call: every utterance gets exactly ``warmup`` calls before its measured rounds, and the
+   model is never called more often than a plain loop doing the same warm-up would call it.
 3. **Per-utterance warm-up** — ``warmup`` calls on the utterance's audio, timed but not measured
    (their seconds are kept as ``warmup_latencies``).
 4. **Measured rounds** — ``rounds`` calls; only these enter latency statistics (median per
@@ -13,7 +16,7 @@ For every model on every device:
    other extra call never does.
 
 Fast mode (``--asr-fast``) measures each utterance once with no per-utterance warm-up; the model's
-first call is still made and reported apart.
+first call is still made, as a call of its own, and reported apart.
 
 The timed region is ``engine.transcribe`` plus a device synchronise, so it starts at the engine's
 input (feature extraction included) and stops only after queued kernels are done. Decoding files
@@ -66,8 +69,10 @@ class Protocol:
         measured = ("1 measured call" if self.measured_rounds == 1
                     else f"median of {self.measured_rounds} measured calls")
         warm = "call" if self.warmup_rounds == 1 else "calls"
-        return (f"{measured} per utterance after {self.warmup_rounds} warm-up {warm}; the "
-                "model's first call after loading reported apart")
+        first = ("the model's first call after loading reported apart" if self.warmup_rounds == 0
+                 else "the first utterance's first warm-up is the model's first call after "
+                 "loading, reported apart")
+        return f"{measured} per utterance after {self.warmup_rounds} warm-up {warm}; {first}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"protocol": self.describe(), "measured_rounds": self.measured_rounds,
@@ -131,14 +136,21 @@ def benchmark_group(model: str, device: str, dataset: str) -> str:
 
 
 def measure(timer: Timer, audio: Any, protocol: Protocol, *, benchmark: Any = None,
-            group: str | None = None) -> Measurement:
+            group: str | None = None, warmed: tuple[float, ...] = ()) -> Measurement:
     """Warm-up calls, then the measured rounds (through ``benchmark.pedantic`` when enabled).
+
+    ``warmed`` are the seconds of warm-up calls already made on this audio (the model's first
+    call): only the rest of the protocol's warm-up is made here.
 
     ``group`` is set on the benchmark before any timing, so pytest-benchmark files the statistics
     under it. Calls made by pytest-benchmark beyond the measured rounds (``--benchmark-cprofile``
     runs the target once more under the profiler) are not recorded.
     """
-    warmups = tuple(timer.call(audio)[1] for _ in range(protocol.warmup_rounds))
+    if len(warmed) > protocol.warmup_rounds:
+        raise ValueError(f"{len(warmed)} warm-up calls made, the protocol allows "
+                         f"{protocol.warmup_rounds}")
+    warmups = warmed + tuple(timer.call(audio)[1]
+                             for _ in range(protocol.warmup_rounds - len(warmed)))
     rounds = protocol.measured_rounds
     texts: list[str] = []
     measured: list[float] = []

@@ -62,25 +62,33 @@ def _timer(session: BenchSession, model: LoadedModel, what: str) -> Timer:
     return model.timer(wrap=wrap)
 
 
-def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) -> None:
-    """Make and time the model's first call after loading, once per model × device."""
+def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) -> float | None:
+    """Make and time the model's first call after loading, once per model × device: its seconds
+    if it was made now, else None."""
     key = (model.label, str(model.device))
-    if key not in session.first_calls:
-        what = describe(model, utterance)
-        timer = _timer(session, model, what)
-        seconds = guarded(session, model, what, lambda: timer.call(utterance.audio)[1])
-        session.first_calls[key] = seconds
+    if key in session.first_calls:
+        return None
+    what = describe(model, utterance)
+    timer = _timer(session, model, what)
+    seconds = guarded(session, model, what, lambda: timer.call(utterance.audio)[1])
+    session.first_calls[key] = seconds
+    return seconds
 
 
 def measure_utterance(session: BenchSession, model: LoadedModel, utterance: Utterance,
                       benchmark: Any = None) -> UtteranceResult:
-    """The protocol on one utterance (after the model's first call), scored and recorded."""
-    first_call(session, model, utterance)
+    """The protocol on one utterance (after the model's first call), scored and recorded.
+
+    The model's first call, when made on this utterance, is its first warm-up call (see
+    :mod:`asrbench.protocol`); in fast mode, which has no warm-up, it is a call of its own."""
+    first = first_call(session, model, utterance)
+    protocol = session.protocol
+    warmed = (first,) if first is not None and protocol.warmup_rounds > 0 else ()
     what = describe(model, utterance)
     group = benchmark_group(model.label, str(model.device), utterance.dataset)
     timer = _timer(session, model, what)
     measured = guarded(session, model, what, lambda: measure(
-        timer, utterance.audio, session.protocol, benchmark=benchmark, group=group))
+        timer, utterance.audio, protocol, benchmark=benchmark, group=group, warmed=warmed))
     return _result(session, model, utterance, measured)
 
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import tick_engine  # type: ignore[import-not-found]
+from asrbench import protocol  # imported now: pytester unloads modules first imported in a run
 from conftest import SUITE  # type: ignore[import-not-found]
 
 ARGS = ["--asr-model", "tick", "--asr-device", "cpu", "--asr-dataset", "data/set.jsonl",
@@ -18,8 +19,6 @@ ARGS = ["--asr-model", "tick", "--asr-device", "cpu", "--asr-dataset", "data/set
 
 @pytest.fixture
 def ticking(project, monkeypatch):
-    from asrbench import protocol
-
     tick_engine.CLOCK.now = 0.0
     tick_engine.TickEngine.instances.clear()
     monkeypatch.setattr(protocol, "CLOCK", tick_engine.CLOCK)
@@ -41,11 +40,13 @@ def _report(project):
 
 
 def _expected(warmup: int, rounds: int, extra: int = 0):
-    """Call numbers of each utterance's warm-ups and measured rounds, after the first call."""
+    """What each utterance's warm-ups and measured rounds took: call k takes k seconds, except the
+    model's first call (call 0, ``FIRST``), which is the first utterance's first warm-up."""
     calls = iter(range(1, 100))
     out = {}
-    for uid in ("one", "two", "three"):
-        warm = [float(next(calls)) for _ in range(warmup)]
+    for n, uid in enumerate(("one", "two", "three")):
+        warm = [tick_engine.FIRST if n == 0 and w == 0 else float(next(calls))
+                for w in range(warmup)]
         measured = [float(next(calls)) for _ in range(rounds)]
         for _ in range(extra):
             next(calls)
@@ -62,16 +63,19 @@ def test_first_call_is_per_model_and_never_in_the_statistics(ticking):
         assert utts[uid]["warmup_latencies"] == warm
         assert utts[uid]["latencies"] == measured
         assert utts[uid]["latency"] == measured[1]
-    medians = [3.0, 7.0, 11.0]
-    assert run["latency_p50"] == 7.0
+    medians = [2.0, 6.0, 10.0]  # calls 1-3, 5-7, 9-11: warm-ups are calls 0 (the first), 4, 8
+    assert run["latency_p50"] == 6.0
     assert run["latency_mean"] == pytest.approx(sum(medians) / 3)
-    assert run["latency_p90"] == pytest.approx(10.2)
-    assert run["latency_p95"] == pytest.approx(10.6)
+    assert run["latency_p90"] == pytest.approx(9.2)
+    assert run["latency_p95"] == pytest.approx(9.6)
     assert run["measured_rounds"] == 3
     assert run["warmup_rounds"] == 1
     assert tick_engine.FIRST not in [x for u in utts.values() for x in u["latencies"]]
+    # the first call is the first utterance's warm-up, not a call more: 3 x (1 + 3) calls in all
+    assert tick_engine.TickEngine.instances[0].calls == 3 * (1 + 3)
     result.stdout.fnmatch_lines(["latency: median of 3 measured calls per utterance after 1 "
-                                 "warm-up call; the model's first call after loading reported apart"])
+                                 "warm-up call; the first utterance's first warm-up is the model's "
+                                 "first call after loading, reported apart"])
 
 
 def test_benchmark_cprofile_call_is_not_a_measured_round(ticking):
@@ -81,7 +85,7 @@ def test_benchmark_cprofile_call_is_not_a_measured_round(ticking):
     _run, utts = _report(ticking)
     for uid, (warm, measured) in _expected(1, 2, extra=1).items():
         assert (utts[uid]["warmup_latencies"], utts[uid]["latencies"]) == (warm, measured)
-    assert tick_engine.TickEngine.instances[0].calls == 1 + 3 * (1 + 2 + 1)
+    assert tick_engine.TickEngine.instances[0].calls == 3 * (1 + 2 + 1)
 
 
 def test_benchmark_disable_keeps_the_protocol_rounds(ticking):
@@ -101,6 +105,7 @@ def test_fast_mode_measures_each_utterance_once(ticking):
     assert run["first_call_latency"] == tick_engine.FIRST
     assert [utts[u]["latencies"] for u in ("one", "two", "three")] == [[1.0], [2.0], [3.0]]
     assert all(u["warmup_latencies"] == [] for u in utts.values())
+    assert tick_engine.TickEngine.instances[0].calls == 1 + 3  # no warm-up: the first call is apart
     assert run["fast"] is True
     assert run["rtf"] == pytest.approx(6.0 / 4.5)
     result.stdout.fnmatch_lines(["latency: fast: 1 measured call per utterance, no per-utterance "

@@ -156,3 +156,23 @@ def test_the_label_says_median_only_when_there_is_more_than_one_call():
         "1 measured call per utterance after 1 warm-up call;")
     assert Protocol(rounds=3, warmup=0).describe().startswith(
         "median of 3 measured calls per utterance after 0 warm-up calls;")
+
+
+def test_a_warm_up_already_made_counts_toward_the_protocols_warm_up():
+    """The model's first call is the first utterance's first warm-up, not a call more."""
+    clock = FakeClock()
+    engine = ScriptedEngine(clock, [8.0, 1.0, 2.0])
+    timer = Timer(engine, Device("cpu"), clock=clock, synchronise=lambda: None)
+    result = measure(timer, None, Protocol(rounds=2, warmup=2), warmed=(50.0,))
+    assert result.warmups == (50.0, 8.0)
+    assert result.latencies == (1.0, 2.0)
+    assert engine.calls == 3
+    with pytest.raises(ValueError, match="2 warm-up calls made, the protocol allows 1"):
+        measure(timer, None, Protocol(rounds=1, warmup=1), warmed=(1.0, 1.0))
+
+
+def test_the_label_says_which_call_was_the_first():
+    assert "first utterance's first warm-up is the model's first call" in Protocol(
+        rounds=3, warmup=1).describe()
+    assert "first warm-up" not in Protocol(rounds=3, warmup=0).describe()
+    assert "first warm-up" not in Protocol(rounds=3, warmup=1, fast=True).describe()
