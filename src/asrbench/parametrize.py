@@ -74,13 +74,14 @@ def cases(settings: Settings, fixtures: Iterable[str]) -> list[Any]:
     params = []
     for mi, model in models:
         for di, device in devs:
+            marks = tuple(Case(model, device, None, None, (mi, di, 0, 0, 0)).marks())  # shared
             for si, dataset in datasets:
                 items = list(enumerate(dataset.items)) if wants_item and dataset else [(-1, None)]
                 for ii, item in items:
                     # corpus-level tests (no item) sort after the utterances they summarise
                     rank = (mi, di, si, 0 if item is not None else 1, ii)
                     case = Case(model, device, dataset, item, rank)
-                    params.append(pytest.param(case, id=case.id, marks=case.marks()))
+                    params.append(pytest.param(case, id=case.id, marks=marks))
     return params
 
 
