@@ -3,7 +3,10 @@
 - pytester's in-process runs unload every module first imported inside them; torch cannot be
   imported twice in one process, so every test outside ``tests/benchmarks`` imports it first (in
   the CPU-only simulation below). A benchmark-only run does not: torch is then imported only by an
-  engine that needs it, and a faster-whisper run's memory figures stay free of it.
+  engine that needs it, and a faster-whisper run's memory figures stay free of it. asrbench's own
+  modules are all imported here, once: otherwise the first in-process run's fresh copies (a
+  normaliser registry, the protocol's clock) would be unloaded and a later run would see other
+  copies, and a test file would pass only after others.
 - Every cache a test could write (asrbench's converted weights, Hugging Face, XDG) points into a
   temporary folder for the whole session: tests never write into the user's real cache.
 - Outside ``tests/benchmarks`` (the suite that benchmarks the real devices of the machine), every test
@@ -31,6 +34,20 @@ for _name, _sub in (("ASRBENCH_CACHE_DIR", "asrbench"), ("HF_HOME", "huggingface
                     ("XDG_CACHE_HOME", "xdg"), ("TORCH_HOME", "torch")):
     os.environ[_name] = str(_CACHE_ROOT / _sub)
 os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach the network
+
+
+def _import_asrbench() -> None:
+    """Every asrbench module, now (see above); none imports an engine's package at module level."""
+    import importlib
+    import pkgutil
+
+    import asrbench
+
+    for module in pkgutil.walk_packages(asrbench.__path__, "asrbench."):
+        importlib.import_module(module.name)
+
+
+_import_asrbench()
 
 #: Skip reasons that mean "this machine lacks the hardware" — the only skips the suite allows.
 DEVICE_SKIP = re.compile(

@@ -201,9 +201,12 @@ def test_timeout_must_be_positive(project):
 def test_ctrl_c_leaves_a_valid_report_marked_incomplete(project):
     env = {**os.environ, "STUB_SLEEP": "2", "PYTHONUNBUFFERED": "1",
            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    # a shell's background job starts with SIGINT ignored, and Python then keeps ignoring it: the
+    # child gets the default disposition back, so it sees Ctrl-C however the suite was started
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", *CPU, "-v", "--asr-report", "r.json"],
-        cwd=project.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=project.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     seen = []
     for line in proc.stdout:

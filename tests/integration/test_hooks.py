@@ -57,23 +57,13 @@ def test_unknown_normaliser_lists_the_registered_ones(project):
 
 
 def test_conftest_dataset_format(project):
-    lines = [f"{uid}.wav\t{text}" for uid, text in REFERENCES.items()]
-    (project.path / "data" / "set.tsv").write_text("\n".join(lines) + "\n")
-    add_conftest(project, """
-        from asrbench.datasets import Dataset, UtteranceSpec
+    """The hookspec's TSV example alone: its dataset named after the file, ids from the paths."""
+    from asrbench import hookspec
 
-        def pytest_asrbench_load_dataset(spec, base):
-            if not spec.startswith("tsv:"):
-                return None
-            table = base / spec.removeprefix("tsv:")
-            items = []
-            for line in table.read_text().splitlines():
-                audio, text = line.split("\\t", 1)
-                items.append(UtteranceSpec(id=audio.rsplit(".", 1)[0], path=table.parent / audio,
-                                           text=text))
-            return Dataset(name="tabbed", source=str(table), items=tuple(items))
-    """)
-    args = [a if a != "data/set.jsonl" else "tsv:data/set.tsv" for a in CPU]
+    lines = [f"{uid}.wav\t{text}" for uid, text in REFERENCES.items()]
+    (project.path / "data" / "tabbed.tsv").write_text("\n".join(lines) + "\n")
+    add_conftest(project, _example(hookspec.pytest_asrbench_load_dataset))
+    args = [a if a != "data/set.jsonl" else "tsv:data/tabbed.tsv" for a in CPU]
     result = project.runpytest_inprocess(*args, "--asr-report", "out.json", "-v")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*datasets tabbed (3 utterances)*",
