@@ -263,7 +263,8 @@ OPTIONS: tuple[Option, ...] = (
            metavar="PATH"),
     Option("asr-rounds", "rounds", "timed rounds per utterance", _at_least(1), default=3,
            metavar="N", cli_type=int),
-    Option("asr-warmup", "warmup", "untimed warm-up rounds per utterance", _at_least(0),
+    Option("asr-warmup", "warmup", "warm-up calls per utterance, timed but never in the "
+           "statistics (the first utterance's first is the model's first call)", _at_least(0),
            default=1, metavar="N", cli_type=int),
     Option("asr-normalizer", "normaliser", "text normaliser applied to reference and hypothesis: "
            "whisper-english, whisper-basic, none, or one a plugin registers", _normaliser,

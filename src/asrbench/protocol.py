@@ -8,7 +8,10 @@ For every model on every device:
    compilation, allocator growth, caches); it never enters latency statistics. It is made on the
    first utterance's audio and, when ``warmup`` is at least 1, it is that utterance's first
    warm-up call: every utterance gets exactly ``warmup`` calls before its measured rounds, and the
-   model is never called more often than a plain loop doing the same warm-up would call it.
+   model is called as often as a plain loop doing the same warm-up would call it (a profiler's
+   extra call aside). So the first utterance's ``warmup_latencies[0]`` is ``first_call_latency``:
+   never add the two. An engine whose one-time costs last beyond its first call (autotuning,
+   recompiling per shape) needs ``warmup`` above 1 for its first utterance's rounds to be warm.
 3. **Per-utterance warm-up** — ``warmup`` calls on the utterance's audio, timed but not measured
    (their seconds are kept as ``warmup_latencies``).
 4. **Measured rounds** — ``rounds`` calls; only these enter latency statistics (median per
@@ -146,8 +149,8 @@ def measure(timer: Timer, audio: Any, protocol: Protocol, *, benchmark: Any = No
     under it. Calls made by pytest-benchmark beyond the measured rounds (``--benchmark-cprofile``
     runs the target once more under the profiler) are not recorded.
     """
-    if len(warmed) > protocol.warmup_rounds:
-        raise ValueError(f"{len(warmed)} warm-up calls made, the protocol allows "
+    if len(warmed) > protocol.warmup_rounds:  # a caller's bug, not the engine's
+        raise RuntimeError(f"{len(warmed)} warm-up calls made, the protocol allows "
                          f"{protocol.warmup_rounds}")
     warmups = warmed + tuple(timer.call(audio)[1]
                              for _ in range(protocol.warmup_rounds - len(warmed)))

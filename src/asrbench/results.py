@@ -61,7 +61,9 @@ class UtteranceResult(Rates):
 
     ``latencies`` holds the measured calls only, ``warmup_latencies`` the per-utterance warm-up
     calls before them (never in statistics); ``latency`` is the median of the measured calls. The
-    model's first call after loading is a per-run figure (``first_call_latency``), not here.
+    model's first call after loading is a per-run figure (``first_call_latency``); with warm-up on
+    it is also the first utterance's first warm-up call, so it appears in that utterance's
+    ``warmup_latencies`` too (never add the two).
     """
 
     id: str

@@ -63,11 +63,13 @@ def _timer(session: BenchSession, model: LoadedModel, what: str) -> Timer:
 
 
 def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) -> float | None:
-    """Make and time the model's first call after loading, once per model × device: its seconds
-    if it was made now, else None."""
+    """Make and time the model's first call after loading, once per load: its seconds if it was
+    made now, else None. A first call that fails is not tried again: the next utterance's calls
+    are warm-ups and rounds as usual, and no first-call latency is reported."""
     key = (model.label, str(model.device))
-    if key in session.first_calls:
+    if key in session.first_call_made:
         return None
+    session.first_call_made.add(key)
     what = describe(model, utterance)
     timer = _timer(session, model, what)
     seconds = guarded(session, model, what, lambda: timer.call(utterance.audio)[1])

@@ -117,8 +117,10 @@ class BenchSession:
     _collect: bool = False
     throughput: dict[tuple[str, str, str], ThroughputResult] = field(default_factory=dict)
     _audio: OrderedDict[tuple[str, str], Utterance] = field(default_factory=OrderedDict)
-    #: Seconds of each model's first transcription after loading, by (model label, device).
+    #: Seconds of each model's first transcription after its (latest) load, by (label, device).
     first_calls: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: (label, device) whose first call since loading was made, or tried and failed.
+    first_call_made: set[tuple[str, str]] = field(default_factory=set)
     _memory: dict[tuple[str, str], MemoryWatch] = field(default_factory=dict)
 
     @property
@@ -176,6 +178,9 @@ class BenchSession:
         info["engine_info"] = dict(engine.info())  # nested: it can never overwrite a measured figure
         load = LoadInfo(spec.label, str(device), seconds, info, _model_identity(spec, device, engine))
         self.loads[(spec.label, str(device))] = load
+        # loaded again (tests of two models interleaved): its first call is cold again
+        self.first_call_made.discard((spec.label, str(device)))
+        self.first_calls.pop((spec.label, str(device)), None)
         self._current = LoadedModel(spec, device, engine, load)
         return self._current
 

@@ -3,8 +3,8 @@
 The dataset is cut into batches of ``batch_size`` clips in manifest order; each batch is decoded
 (outside the clock), then transcribed by ``engine.transcribe_batch`` ``rounds`` times. A pass is the
 sum of one round over every batch; the batched RTFx is the dataset's audio seconds over the median
-pass. The first batch is first run once untimed when warm-up is on (the model's first call). Only
-one batch of audio is held at a time.
+pass. The first batch is first run once untimed when warm-up is on (the batched path's own first
+call: the engine may build its batched pipeline then). Only one batch of audio is held at a time.
 
 The one-at-a-time RTFx beside it is the corpus figure of the per-utterance tests (Σ audio over
 Σ median latency), so the two numbers time the same model on the same clips.

@@ -167,7 +167,7 @@ def test_a_warm_up_already_made_counts_toward_the_protocols_warm_up():
     assert result.warmups == (50.0, 8.0)
     assert result.latencies == (1.0, 2.0)
     assert engine.calls == 3
-    with pytest.raises(ValueError, match="2 warm-up calls made, the protocol allows 1"):
+    with pytest.raises(RuntimeError, match="2 warm-up calls made, the protocol allows 1"):
         measure(timer, None, Protocol(rounds=1, warmup=1), warmed=(1.0, 1.0))
 
 
