@@ -53,11 +53,13 @@ def test_the_first_call_is_the_first_warm_up_and_is_made_once(session):
 
 def test_a_model_loaded_again_gets_a_cold_first_call_again(session):
     one, other = session.settings.models
-    _measure(session, one, "c0")
+    _, before = _measure(session, one, "c0")
     _measure(session, other, "c0")  # releases the first model
-    reloaded, _ = _measure(session, one, "c1")
+    reloaded, again = _measure(session, one, "c1")
     assert reloaded.engine.calls == 1 + 2
-    assert len(StubEngine.loads) >= 3
+    # the reported first call is the reloaded model's, made on c1 as its first warm-up
+    assert session.first_calls[(one.label, "cpu")] == again.warmup_latencies[0]
+    assert again.warmup_latencies[0] != before.warmup_latencies[0]
 
 
 def test_a_failed_first_call_is_not_tried_again(session, monkeypatch):
