@@ -52,6 +52,7 @@ class Case:
         return engine_class(self.model.engine).unsupported_reason(self.device)
 
     def marks(self) -> list[pytest.MarkDecorator]:
+        """From the model and device only: :func:`cases` shares one list per model × device."""
         marks = [pytest.mark.asrbench]
         if self.device is not None:
             marks.append(getattr(pytest.mark, self.device.kind))
