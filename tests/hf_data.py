@@ -41,3 +41,23 @@ def save(folder: Path, *, splits: tuple[str, ...] = (), **kwargs: object) -> Pat
     saved = datasets.DatasetDict({s: table for s in splits}) if splits else table
     saved.save_to_disk(str(folder))  # type: ignore[attr-defined]
     return folder
+
+
+def cache_as_hub_download(repo_id: str, split: str, folder: Path, **kwargs: object) -> None:
+    """Leave in the local datasets cache what ``datasets.load_dataset(repo_id)`` leaves after a
+    download (offline, no Hub): datasets' own Parquet builder prepares ``build(...)`` under the
+    repo's cache folder, with the config folder and file names a Hub download gives them."""
+    import datasets
+    from datasets.packaged_modules.parquet.parquet import Parquet
+
+    namespace, name = repo_id.split("/")
+    parquet = folder / f"{split}.parquet"
+    build(**kwargs).to_parquet(str(parquet))  # type: ignore[attr-defined]
+    builder = Parquet(data_files={split: str(parquet)}, dataset_name=f"{namespace}___{name}",
+                      hash="0" * 16, cache_dir=datasets.config.HF_DATASETS_CACHE)
+    builder.download_and_prepare()
+    prepared = Path(builder.cache_dir)
+    for file in prepared.glob(f"{namespace}___{name}-*"):
+        file.rename(file.with_name(file.name.replace(f"{namespace}___", "", 1)))
+    config = prepared.parents[1]  # config-with-hash/version/hash: a Hub download's config is "default"
+    config.rename(config.parent / "default")

@@ -13,7 +13,7 @@ import pytest
 
 from asrbench.errors import AudioError, ConfigError
 from asrbench.hf import HuggingFaceDataset, load_hf_dataset, parse_hf_spec
-from hf_data import ROWS, build, save, wav_bytes
+from hf_data import ROWS, build, cache_as_hub_download, save, wav_bytes
 
 
 def test_caches_are_temporary_and_offline():
@@ -92,6 +92,14 @@ def test_folder_of_data_files(tmp_path):
     data = load_hf_dataset("files", base=tmp_path)
     assert [i.text for i in data.items] == list(ROWS.values())
     assert len(data.load(data.items[1]).audio) == 24000
+
+
+def test_a_name_is_read_from_the_local_cache_offline(tmp_path):
+    cache_as_hub_download("someone/tiny-speech", "test", tmp_path, text_column="sentence")
+    data = load_hf_dataset("someone/tiny-speech:test", base=tmp_path, text_column="sentence")
+    assert (data.name, data.source) == ("tiny-speech", "someone/tiny-speech")
+    assert [i.text for i in data.items] == list(ROWS.values())
+    assert [len(data.load(i).audio) for i in data.items] == list(ROWS)
 
 
 def test_unknown_name_offline_is_a_usage_error(tmp_path):
