@@ -302,7 +302,7 @@ def test_raw_loop(asr_session):
     """The bare loop's calls on asrbench's loaded model, in asrbench's process. It asks the session
     for the model instead of using the parametrized ``asr_model`` fixture, so asrbench does not
     move it among its own tests: it runs where its file puts it, before or after the suite."""
-    from asrbench.devices import Device
+    from asrbench.hardware.devices import Device
 
     sys.path.insert(0, os.environ["RAW_BENCHMARKS"])
     from overhead import bare_loop

@@ -15,9 +15,10 @@ import weakref
 from pathlib import Path
 from typing import ClassVar
 
-from asrbench.devices import Device
-from asrbench.engines.base import Engine, ModelSpec
-from asrbench.errors import EngineUnavailable
+from asrbench.core.errors import EngineUnavailable
+from asrbench.engines.base import Engine
+from asrbench.engines.spec import ModelSpec
+from asrbench.hardware.devices import Device
 
 
 class StubEngine(Engine):

@@ -1,7 +1,7 @@
 """An engine on a fake clock, for the measurement protocol's plugin tests.
 
 Call k (0-based, counted per load) "takes" ``FIRST`` seconds for the first call and ``k`` seconds
-after that, advancing :data:`CLOCK`; a test installs it as :data:`asrbench.protocol.CLOCK`, so every
+after that, advancing :data:`CLOCK`; a test installs it as :data:`asrbench.bench.protocol.CLOCK`, so every
 recorded latency says exactly which call it came from.
 """
 
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from asrbench.devices import Device
-from asrbench.engines.base import Engine, ModelSpec
+from asrbench.engines.base import Engine
+from asrbench.engines.spec import ModelSpec
+from asrbench.hardware.devices import Device
 
 FIRST = 1000.0
 

@@ -6,7 +6,7 @@ Importing this package is cheap: no torch, no engine. The pytest plugin lives in
 
 from __future__ import annotations
 
-from asrbench.errors import AsrBenchError, AudioError, ConfigError, EngineError, EngineUnavailable
+from asrbench.core.errors import AsrBenchError, AudioError, ConfigError, EngineError, EngineUnavailable
 
 __all__ = [
     "AsrBenchError",

@@ -18,8 +18,8 @@ import pluggy
 import pytest
 
 if TYPE_CHECKING:
-    from asrbench.datasets import Dataset
-    from asrbench.results import RunSummary
+    from asrbench.bench.results import RunSummary
+    from asrbench.data.datasets import Dataset
 
 __all__ = [
     "pytest_asrbench_load_dataset",
@@ -57,17 +57,17 @@ def pytest_asrbench_register_normalisers(
 
 @_spec(firstresult=True)
 def pytest_asrbench_load_dataset(spec: str, base: Path, config: pytest.Config) -> Dataset | None:
-    """Read one ``--asr-dataset`` value into a :class:`asrbench.datasets.Dataset`, or return None.
+    """Read one ``--asr-dataset`` value into a :class:`asrbench.data.datasets.Dataset`, or return None.
 
     The first implementation that returns a dataset wins; the built-in forms (``smoke``, a JSONL
     manifest, a LibriSpeech folder, ``hf:PATH_OR_NAME[:SPLIT]``) are implemented ``trylast``, so a
     conftest sees every value first. ``base`` is the folder relative paths are read from. Raise
-    :class:`asrbench.errors.ConfigError` for a value of your form that is wrong. Items whose audio
+    :class:`asrbench.core.errors.ConfigError` for a value of your form that is wrong. Items whose audio
     is a file need only a path; a format that stores audio otherwise subclasses ``Dataset`` and
     overrides ``load``. Example: a TSV of ``path<TAB>text`` lines as ``tsv:FILE``::
 
         # conftest.py
-        from asrbench.datasets import Dataset, UtteranceSpec
+        from asrbench.data.datasets import Dataset, UtteranceSpec
 
         def pytest_asrbench_load_dataset(spec, base):
             if not spec.startswith("tsv:"):

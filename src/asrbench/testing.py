@@ -6,7 +6,7 @@ the documented error types when a model cannot load, an eager ``transcribe`` tha
 results, and ``info()`` facts that go into a JSON report. Example, in an engine package's tests::
 
     import pytest
-    from asrbench.engines.base import ModelSpec
+    from asrbench.engines.spec import ModelSpec
     from asrbench.testing import EngineContract
 
     from my_engine import MyEngine
@@ -39,11 +39,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from asrbench import devices
-from asrbench.datasets import SMOKE, load_dataset
-from asrbench.devices import KINDS, Device
-from asrbench.engines.base import Engine, ModelSpec
-from asrbench.errors import ConfigError, EngineError, EngineUnavailable
+from asrbench.core.errors import ConfigError, EngineError, EngineUnavailable
+from asrbench.data.datasets import SMOKE, load_dataset
+from asrbench.engines.base import Engine
+from asrbench.engines.spec import ModelSpec
+from asrbench.hardware import devices
+from asrbench.hardware.devices import KINDS, Device
 
 __all__ = ["LOAD_ERRORS", "REQUIRED_INFO", "EngineContract"]
 

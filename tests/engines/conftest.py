@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asrbench.datasets import load_dataset
+from asrbench.data.datasets import load_dataset
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asrbench.batching import join_pieces, split_pieces
-from asrbench.devices import Device
+from asrbench.data.batching import join_pieces, split_pieces
 from asrbench.engines import engine_class, parse_model_spec
-from asrbench.metrics import get_normaliser, score, total
+from asrbench.hardware.devices import Device
+from asrbench.scoring.metrics import get_normaliser, score, total
 
 CPU = Device("cpu")
 #: Batched decoding pads every clip to the same window, so a word may differ, not more.

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import asrbench
-from asrbench.devices import Device
-from asrbench.engines.base import ModelSpec
-from asrbench.errors import EngineError
+from asrbench.core.errors import EngineError
+from asrbench.engines.spec import ModelSpec
+from asrbench.hardware.devices import Device
 
 SOURCE = Path(asrbench.__file__).parent
 

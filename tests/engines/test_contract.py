@@ -11,7 +11,7 @@ import pytest
 from lfm_tiny import build_tiny_lfm  # type: ignore[import-not-found]
 
 from asrbench.engines import ModelSpec
-from asrbench.engines.base import engine_class as lookup
+from asrbench.engines.registry import engine_class as lookup
 from asrbench.testing import EngineContract
 
 

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from asrbench.convert import (
+from asrbench.engines.convert import (
     ConversionError,
     cached_whisper_checkpoint,
     convert_to_whisper,
     read_ct2,
     whisper_state,
 )
-from asrbench.weights import bundled_ct2_model
+from asrbench.engines.weights import bundled_ct2_model
 
 SOURCE = bundled_ct2_model()
 

@@ -13,10 +13,10 @@ import pytest
 import torch
 from lfm_tiny import build_tiny_lfm  # type: ignore[import-not-found]
 
-from asrbench.devices import Device
+from asrbench.core.errors import EngineError, EngineUnavailable
 from asrbench.engines import engine_class, parse_model_spec
 from asrbench.engines.lfm import TranscriptTruncated, token_budget
-from asrbench.errors import EngineError, EngineUnavailable
+from asrbench.hardware.devices import Device
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:transformers.*")
 
@@ -184,7 +184,7 @@ def test_flash_attention_is_chosen_on_cuda_only_when_installed(monkeypatch):
 
 
 def test_attention_and_chunk_options_are_checked(tiny):
-    from asrbench.errors import ConfigError
+    from asrbench.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="valid: sdpa, flash_attention_2, eager"):
         parse_model_spec(f"lfm2_5_audio:{tiny},attn_implementation=fast")

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from asrbench.devices import Device
 from asrbench.engines import engine_class, parse_model_spec
 from asrbench.engines.faster_whisper import FasterWhisperEngine
+from asrbench.hardware.devices import Device
 
 
 def _load(text: str, device: Device | None = None) -> Any:
@@ -65,7 +65,7 @@ def test_openai_whisper_moves_to_the_named_gpu():
 
 @pytest.mark.parametrize("kind", ["cpu", "cuda", "mps"])
 def test_engines_ask_their_own_runtime_for_availability(monkeypatch, kind):
-    from asrbench import runtimes
+    from asrbench.hardware import runtimes
 
     asked: list[str] = []
 

@@ -8,10 +8,10 @@ import textwrap
 
 import pytest
 
-from asrbench import threads
-from asrbench.devices import Device
-from asrbench.options import Settings
-from asrbench.session import BenchSession
+from asrbench.bench.session import BenchSession
+from asrbench.config.options import Settings
+from asrbench.hardware import threads
+from asrbench.hardware.devices import Device
 
 CPU = Device("cpu")
 
@@ -74,11 +74,11 @@ def test_faster_whisper_never_imports_torch(tmp_path):
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from asrbench.options import Settings
-        from asrbench.devices import Device
-        from asrbench.datasets import load_dataset
-        from asrbench.session import BenchSession
-        from asrbench import runner
+        from asrbench.config.options import Settings
+        from asrbench.hardware.devices import Device
+        from asrbench.data.datasets import load_dataset
+        from asrbench.bench.session import BenchSession
+        from asrbench.bench import runner
         settings = Settings.build(models=["faster_whisper"], devices=["cpu"], datasets=[],
                                   max_wer=[], max_corpus_wer=[], base=Path({str(tmp_path)!r}),
                                   threads=1, rounds=1, warmup=0)
@@ -97,7 +97,7 @@ def test_faster_whisper_never_imports_torch(tmp_path):
 
 @pytest.mark.parametrize("value", [0, -2, "two", True])
 def test_bad_thread_counts_are_config_errors(tmp_path, value):
-    from asrbench.errors import ConfigError
+    from asrbench.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="threads"):
         _session(tmp_path, "faster_whisper", threads=value)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from asrbench.devices import Device
+from asrbench.core.errors import EngineError
 from asrbench.engines import engine_class, parse_model_spec
-from asrbench.errors import EngineError
-from asrbench.metrics import get_normaliser, score, total
+from asrbench.hardware.devices import Device
+from asrbench.scoring.metrics import get_normaliser, score, total
 
 CPU = Device("cpu")
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench.audio import load_audio
+from asrbench.data.audio import load_audio
 from conftest import BASE, REFERENCES, SAMPLES  # type: ignore[import-not-found]
 
 CPU = [*BASE, "--asr-device", "cpu", "--benchmark-disable", "-p", "no:randomly"]

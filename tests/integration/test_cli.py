@@ -7,8 +7,9 @@ import io
 
 import pytest
 
-from asrbench import devices, identity
 from asrbench.cli import main
+from asrbench.core import identity
+from asrbench.hardware import devices
 from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
 RUN = [*BASE, "--asr-device", "cpu", "--benchmark-autosave", "--asr-max-wer", "1",
@@ -94,7 +95,7 @@ def test_doctor_on_this_machine(capsys):
 def test_doctor_with_simulated_cuda_and_mps(monkeypatch, capsys):
     monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
     monkeypatch.setattr(devices, "describe", lambda d: f"Simulated {d.kind.upper()}")
-    monkeypatch.setattr("asrbench.doctor._cuda_devices", lambda: [devices.Device("cuda", 0)])
+    monkeypatch.setattr("asrbench.cli.doctor._cuda_devices", lambda: [devices.Device("cuda", 0)])
     import torch
 
     class Props:
@@ -176,7 +177,7 @@ def test_doctor_shows_a_broken_engine_and_fails(break_import, capsys):
 
 
 def test_doctor_flags_a_torch_torchaudio_pair_that_does_not_match(monkeypatch, capsys):
-    from asrbench import doctor
+    from asrbench.cli import doctor
 
     versions = {"torch": "2.15.0", "torchaudio": "2.11.0"}
     monkeypatch.setattr(doctor, "_version", versions.get)

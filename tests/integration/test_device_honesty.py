@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from asrbench import runtimes
-from asrbench.devices import Device
+from asrbench.hardware import runtimes
+from asrbench.hardware.devices import Device
 from conftest import BASE  # type: ignore[import-not-found]
 from stub_engine import StubEngine
 

@@ -73,7 +73,7 @@ def test_conftest_dataset_format(project):
 
 def test_conftest_format_is_asked_before_the_built_in_ones(project):
     add_conftest(project, """
-        from asrbench.datasets import Dataset, UtteranceSpec
+        from asrbench.data.datasets import Dataset, UtteranceSpec
 
         def pytest_asrbench_load_dataset(spec, base):
             if spec != "smoke":

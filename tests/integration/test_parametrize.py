@@ -46,7 +46,7 @@ def test_marker_combines_device_and_engine(project):
 
 
 def test_absent_devices_skip_with_a_reason(project, monkeypatch):
-    from asrbench import devices
+    from asrbench.hardware import devices
 
     monkeypatch.setattr(devices, "unavailable_reason",
                         lambda d: None if d.kind == "cpu" else f"{d}: not on this test machine")
@@ -71,7 +71,7 @@ def test_faster_whisper_on_mps_skips_with_the_ctranslate2_reason(project):
 
 
 def test_each_model_loads_once_per_device(project, monkeypatch):
-    from asrbench import devices
+    from asrbench.hardware import devices
 
     monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
     monkeypatch.setattr(devices, "synchronize", lambda d: None)
@@ -143,11 +143,11 @@ def test_header_line_names_what_runs(project):
 
 def test_cache_dir_option_is_where_weights_go(project):
     project.makepyfile(test_cache=(
-        "from asrbench import weights\n"
+        "from asrbench.engines import weights\n"
         "def test_folder(asr_session):\n"
         "    assert weights.cache_dir() == asr_session.settings.cache_dir\n"
         "    assert weights.cache_dir().name == 'w'\n"))
     project.runpytest_inprocess(*BASE, "--asr-cache-dir", "w", "test_cache.py").assert_outcomes(passed=1)
-    from asrbench import weights
+    from asrbench.engines import weights
 
     assert weights.cache_dir().name != "w"  # forgotten at the end of the run

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import tick_engine  # type: ignore[import-not-found]
-from asrbench import protocol  # imported now: pytester unloads modules first imported in a run
+from asrbench.bench import protocol  # imported now: pytester unloads modules first imported in a run
 from conftest import SUITE  # type: ignore[import-not-found]
 
 ARGS = ["--asr-model", "tick", "--asr-device", "cpu", "--asr-dataset", "data/set.jsonl",
@@ -28,7 +28,7 @@ def ticking(project, monkeypatch):
         "register_engine('tick', TickEngine)\n")
     project.makepyfile(test_suite=SUITE.read_text())
     yield project
-    from asrbench.engines import base
+    from asrbench.engines import registry as base
 
     base._registered.pop("tick", None)  # other tests list the registered engines
     base.engine_class.cache_clear()

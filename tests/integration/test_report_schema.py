@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from asrbench.report import REPORT_VERSION
-from asrbench.schema import load_schema, validate
+from asrbench.reporting.report import REPORT_VERSION
+from asrbench.reporting.schema import load_schema, validate
 from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
 GOLDEN = Path(__file__).parents[1] / "golden"
@@ -48,7 +48,7 @@ register_engine("flaky", Flaky)
 @pytest.fixture(autouse=True)
 def _engine_registry():
     """The engines these tests register in-process are forgotten afterwards."""
-    from asrbench.engines import base
+    from asrbench.engines import registry as base
 
     saved = dict(base._registered)
     yield

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from asrbench.cli import main
-from asrbench.datasets import load_dataset
-from asrbench.errors import ConfigError
-from asrbench.merge import merge_reports
-from asrbench.schema import validate
+from asrbench.core.errors import ConfigError
+from asrbench.data.datasets import load_dataset
+from asrbench.reporting.merge import merge_reports
+from asrbench.reporting.schema import validate
 
 TESTS = Path(__file__).parents[1]
 SRC = TESTS.parent / "src"

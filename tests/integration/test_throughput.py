@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from asrbench.schema import validate
+from asrbench.reporting.schema import validate
 from conftest import BASE, SAMPLES, write_answers  # type: ignore[import-not-found]
 
 CPU = [*BASE, "--asr-device", "cpu", "--asr-warmup", "0"]

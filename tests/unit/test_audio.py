@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench.audio import load_audio, to_mono_float32
-from asrbench.datasets import smoke_manifest
-from asrbench.errors import AudioError
+from asrbench.core.errors import AudioError
+from asrbench.data.audio import load_audio, to_mono_float32
+from asrbench.data.datasets import smoke_manifest
 
 TONE = np.sin(2 * np.pi * 440 * np.arange(8000) / 16000).astype(np.float32) * 0.5
 
@@ -75,7 +75,7 @@ def test_resampling_imports_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np; from asrbench.audio import to_mono_float32; "
+    code = ("import sys, numpy as np; from asrbench.data.audio import to_mono_float32; "
             "to_mono_float32(np.zeros(44100, np.float32), 44100); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench import session as session_module
-from asrbench.audio import load_audio
-from asrbench.datasets import Dataset, UtteranceSpec
-from asrbench.files import write_atomic
-from asrbench.guard import call_with_timeout, is_out_of_memory, one_line
-from asrbench.options import Settings
-from asrbench.persist import Checkpoints
-from asrbench.session import BenchSession
+from asrbench.bench import session as session_module
+from asrbench.bench.guard import call_with_timeout, is_out_of_memory, one_line
+from asrbench.bench.session import BenchSession
+from asrbench.config.options import Settings
+from asrbench.core.files import write_atomic
+from asrbench.data.audio import load_audio
+from asrbench.data.datasets import Dataset, UtteranceSpec
+from asrbench.reporting.persist import Checkpoints
 
 
 def test_a_long_multichannel_file_never_sits_in_memory_with_all_its_channels(tmp_path):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from asrbench.config import Thresholds, parse_rules
-from asrbench.devices import Device, parse_device
+from asrbench.config.thresholds import Thresholds, parse_rules
+from asrbench.core.errors import ConfigError
 from asrbench.engines import parse_model_spec
-from asrbench.errors import ConfigError
+from asrbench.hardware.devices import Device, parse_device
 
 
 def test_model_spec_forms():

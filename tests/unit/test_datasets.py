@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench.datasets import load_dataset
-from asrbench.errors import ConfigError
+from asrbench.core.errors import ConfigError
+from asrbench.data.datasets import load_dataset
 
 
 def test_smoke_set_has_five_librivox_clips():

@@ -74,7 +74,7 @@ def test_a_broken_engine_fails_where_it_breaks_the_contract(pytester):
 GOOD = '''
 import pytest
 from asrbench.engines.base import Engine
-from asrbench.errors import EngineError
+from asrbench.core.errors import EngineError
 from asrbench.testing import EngineContract
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from asrbench.devices import Device
+from asrbench.core.errors import EngineError, EngineUnavailable
 from asrbench.engines import base as engine_base
 from asrbench.engines import engine_class, parse_model_spec
-from asrbench.errors import EngineError, EngineUnavailable
+from asrbench.hardware.devices import Device
 
 ENGINES = ["faster_whisper", "whisper", "lfm2_5_audio"]
 MAIN_MODULE = {"faster_whisper": "faster_whisper", "whisper": "whisper",

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench import runner
-from asrbench.config import Settings
-from asrbench.devices import Device
-from asrbench.engines import base
-from asrbench.errors import EngineError
+from asrbench.bench import runner
+from asrbench.config.options import Settings
+from asrbench.core.errors import EngineError
+from asrbench.engines import registry as base
+from asrbench.hardware.devices import Device
 from stub_engine import StubEngine  # type: ignore[import-not-found]
 
 
 @pytest.fixture
 def session(tmp_path, monkeypatch):
-    from asrbench.session import BenchSession
+    from asrbench.bench.session import BenchSession
 
     monkeypatch.setitem(base._registered, "stub", StubEngine)
     base.engine_class.cache_clear()

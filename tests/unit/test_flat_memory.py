@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench import runner
-from asrbench.config import Settings
-from asrbench.devices import Device
-from asrbench.engines import base
-from asrbench.session import AUDIO_CACHE_SIZE, BenchSession
+from asrbench.bench import runner
+from asrbench.bench.session import AUDIO_CACHE_SIZE, BenchSession
+from asrbench.config.options import Settings
+from asrbench.engines import registry as base
+from asrbench.hardware.devices import Device
 from stub_engine import StubEngine
 
 CLIPS = 3 * AUDIO_CACHE_SIZE

@@ -11,8 +11,8 @@ import datasets  # imported before any in-process pytester run: pyarrow types re
 import numpy as np
 import pytest
 
-from asrbench.errors import AudioError, ConfigError
-from asrbench.hf import HuggingFaceDataset, load_hf_dataset, parse_hf_spec
+from asrbench.core.errors import AudioError, ConfigError
+from asrbench.data.hf import HuggingFaceDataset, load_hf_dataset, parse_hf_spec
 from hf_data import ROWS, build, cache_as_hub_download, save, wav_bytes
 
 
@@ -126,8 +126,8 @@ def test_undecodable_audio_names_the_row(tmp_path):
 
 
 def test_datasets_is_not_imported_without_an_hf_value():
-    code = ("import sys, asrbench.plugin, asrbench.formats, asrbench.hooks; "
-            "from asrbench.datasets import load_dataset; load_dataset('smoke'); "
+    code = ("import sys, asrbench.plugin, asrbench.data.formats, asrbench.plugin.hookcalls; "
+            "from asrbench.data.datasets import load_dataset; load_dataset('smoke'); "
             "print('datasets' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

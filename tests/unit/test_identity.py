@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from asrbench.errors import ConfigError
-from asrbench.identity import content_hash, dataset_digest, distinct_labels, machine_fingerprint
+from asrbench.core.errors import ConfigError
+from asrbench.core.identity import content_hash, dataset_digest, distinct_labels, machine_fingerprint
 
 
 def test_labels_stay_short_when_names_differ():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench.datasets import load_dataset
-from asrbench.errors import ConfigError
-from asrbench.metrics import get_normaliser, score
+from asrbench.core.errors import ConfigError
+from asrbench.data.datasets import load_dataset
+from asrbench.scoring.metrics import get_normaliser, score
 
 
 @pytest.fixture

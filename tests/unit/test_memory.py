@@ -7,8 +7,8 @@ import os
 import sys
 import types
 
-from asrbench.devices import Device
-from asrbench.memory import MemoryWatch
+from asrbench.hardware.devices import Device
+from asrbench.hardware.memory import MemoryWatch
 
 
 def _fresh_pages(size: int) -> mmap.mmap:

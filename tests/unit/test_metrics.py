@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from asrbench.errors import ConfigError
-from asrbench.metrics import (
+from asrbench.core.errors import ConfigError
+from asrbench.scoring.metrics import (
     Counts,
     bootstrap_wer_interval,
     get_normaliser,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from asrbench.errors import ConfigError
-from asrbench.options import OPTIONS, Settings, Source, read_tool_table, resolve, tool_keys
+from asrbench.config.options import OPTIONS, Settings, Source, read_tool_table, resolve, tool_keys
+from asrbench.core.errors import ConfigError
 
 #: One value per option (the same text on the command line, in ini and in pyproject), and what
 #: Settings must hold for it. A new table entry without a sample here fails the first test.
@@ -73,7 +73,7 @@ def dataset(pytester: pytest.Pytester) -> Path:
 
 
 def _check(pytester: pytest.Pytester, field: str, *args: str) -> None:
-    from asrbench.options import settings_from_config
+    from asrbench.config.options import settings_from_config
 
     settings = settings_from_config(pytester.parseconfig(*args))
     assert SAMPLES[field][1](settings), (field, getattr(settings, field))

@@ -17,9 +17,9 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from asrbench.audio import SAMPLE_RATE, load_audio, to_mono_float32
-from asrbench.errors import AudioError
-from asrbench.metrics import get_normaliser, score
+from asrbench.core.errors import AudioError
+from asrbench.data.audio import SAMPLE_RATE, load_audio, to_mono_float32
+from asrbench.scoring.metrics import get_normaliser, score
 
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

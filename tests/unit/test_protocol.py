@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from asrbench.devices import Device
-from asrbench.protocol import Protocol, Timer, measure
+from asrbench.bench.protocol import Protocol, Timer, measure
+from asrbench.hardware.devices import Device
 
 
 class FakeClock:
@@ -62,7 +62,7 @@ def test_synchronise_runs_inside_the_timed_region():
 
 
 def test_default_synchronise_goes_through_devices_for_torch_engines_only(monkeypatch):
-    from asrbench import devices
+    from asrbench.hardware import devices
 
     synced: list[str] = []
     monkeypatch.setattr(devices, "synchronize", lambda d: synced.append(str(d)))
@@ -137,7 +137,7 @@ def test_real_clock_records_a_sleeping_engine_within_tolerance():
 
 
 def test_a_timeout_keeps_the_clock_inside_the_worker_and_the_figure_unchanged():
-    from asrbench.guard import TranscriptionTimeout, call_with_timeout
+    from asrbench.bench.guard import TranscriptionTimeout, call_with_timeout
 
     def guard(timed):
         return call_with_timeout(timed, 60, what="m on cpu, set/one")

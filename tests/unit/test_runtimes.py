@@ -7,9 +7,9 @@ import types
 
 import pytest
 
-from asrbench import runtimes
-from asrbench.devices import Device, parse_device
-from asrbench.runtimes import CTranslate2Runtime, placement_error
+from asrbench.hardware import runtimes
+from asrbench.hardware.devices import Device, parse_device
+from asrbench.hardware.runtimes import CTranslate2Runtime, placement_error
 
 
 @pytest.mark.parametrize(("requested", "actual"), [

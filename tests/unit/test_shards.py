@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from asrbench.datasets import load_dataset
-from asrbench.errors import ConfigError
-from asrbench.shards import Shard, assign, parse_shard, shard_dataset
+from asrbench.core.errors import ConfigError
+from asrbench.data.datasets import load_dataset
+from asrbench.data.shards import Shard, assign, parse_shard, shard_dataset
 
 
 def test_parse_shard():

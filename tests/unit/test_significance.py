@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from asrbench.metrics import Counts
-from asrbench.significance import paired_bootstrap
+from asrbench.scoring.metrics import Counts
+from asrbench.scoring.significance import paired_bootstrap
 
 
 def _run(n: int, errors: int, seed: int = 0) -> dict[str, Counts]:

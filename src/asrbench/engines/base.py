@@ -13,32 +13,26 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cache
-from importlib import metadata
-from pathlib import Path
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from asrbench import versions
-from asrbench.devices import Device
-from asrbench.errors import ConfigError, EngineError, EngineUnavailable
-from asrbench.markers import BUILTIN_ENGINES
+from asrbench.core import versions
+from asrbench.core.errors import EngineError, EngineUnavailable
+from asrbench.hardware.devices import Device
+
+if TYPE_CHECKING:
+    from asrbench.engines.spec import ModelSpec
 
 __all__ = [
     "DECODING_DEFAULTS",
     "DECODING_OPTIONS",
     "Engine",
     "ImportStatus",
-    "ModelSpec",
     "decoding_options",
-    "engine_class",
-    "engine_names",
     "parse_bool",
-    "parse_model_spec",
-    "register_engine",
 ]
 
 #: Decoding defaults shared by the Whisper-family engines, so that their results compare:
@@ -56,13 +50,6 @@ def decoding_options(spec: ModelSpec) -> dict[str, Any]:
             for key, default in DECODING_DEFAULTS.items()}
 
 
-_BUILTIN = {
-    "faster_whisper": "asrbench.engines.faster_whisper:FasterWhisperEngine",
-    "whisper": "asrbench.engines.whisper:WhisperEngine",
-    "lfm2_5_audio": "asrbench.engines.lfm:LfmAudioEngine",
-}
-ENGINE_MARKERS = BUILTIN_ENGINES  # kept for callers; the markers module owns the list
-_registered: dict[str, str | type[Engine]] = {}
 
 
 def parse_bool(value: str) -> bool:
@@ -78,76 +65,6 @@ def parse_bool(value: str) -> bool:
 DECODING_OPTIONS: Mapping[str, Callable[[str], Any]] = {
     "language": str, "beam_size": int, "temperature": float, "without_timestamps": parse_bool,
 }
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """``ENGINE[:MODEL][,KEY=VALUE...]``, e.g. ``faster_whisper:tiny.en,compute_type=float32``."""
-
-    engine: str
-    model: str | None = None
-    options: tuple[tuple[str, str], ...] = field(default=())
-    #: The label chosen at start-up so that no two models of a run share one (see ``identity``).
-    shown: str | None = field(default=None, compare=False)
-
-    @property
-    def label(self) -> str:
-        """Short name used in test ids and reports: a model path is shown by its file name, or by
-        as many parent folders as it takes to tell two models of one run apart."""
-        if self.shown is not None:
-            return self.shown
-        model = self.model or engine_class(self.engine).default_model
-        shown = Path(model).name if _looks_like_path(model) else model
-        return f"{self.engine}:{shown}{self.options_text}"
-
-    @property
-    def options_text(self) -> str:
-        return "".join(f",{key}={value}" for key, value in self.options)
-
-    def option(self, key: str, default: Any) -> Any:
-        for name, value in self.options:
-            if name == key:
-                return value
-        return default
-
-    def __str__(self) -> str:
-        text = self.engine if self.model is None else f"{self.engine}:{self.model}"
-        return text + self.options_text
-
-
-def _looks_like_path(model: str) -> bool:
-    return "/" in model or "\\" in model or model.startswith((".", "~"))
-
-
-def parse_model_spec(text: str) -> ModelSpec:
-    """Parse a ``--asr-model`` value and check the engine and its options exist."""
-    head, *rest = text.strip().split(",")
-    engine, _, model = head.partition(":")
-    engine = engine.strip()
-    if not engine:
-        raise ConfigError(f"--asr-model {text!r}: missing engine name; valid: {engine_names()}")
-    options: list[tuple[str, str]] = []
-    for part in rest:
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--asr-model {text!r}: option {part!r} is not KEY=VALUE")
-        options.append((key.strip(), value.strip()))
-    spec = ModelSpec(engine, model.strip() or None, tuple(options))
-    cls = engine_class(engine)
-    if (cls.model_names and spec.model is not None and spec.model not in cls.model_names
-            and not _looks_like_path(spec.model)):
-        raise ConfigError(f"--asr-model {text!r}: unknown {engine} model {spec.model!r}; valid: "
-                          f"{', '.join(cls.model_names)}, or a path")
-    for key, value in spec.options:
-        parser = cls.options.get(key)
-        if parser is None:
-            valid = ", ".join(sorted(cls.options)) or "none"
-            raise ConfigError(f"--asr-model {text!r}: unknown option {key!r}; valid: {valid}")
-        try:
-            parser(value)
-        except ValueError as exc:
-            raise ConfigError(f"--asr-model {text!r}: bad value for {key!r} ({exc})") from exc
-    return spec
 
 
 class Engine(ABC):
@@ -173,7 +90,7 @@ class Engine(ABC):
     requires: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: The ``pytest-asrbench[extra]`` that installs ``requires``.
     extra: ClassVar[str | None] = None
-    #: The library that runs the model (see :mod:`asrbench.runtimes`): asked whether a device is
+    #: The library that runs the model (see :mod:`asrbench.hardware.runtimes`): asked whether a device is
     #: available, to synchronise, for memory and threads. torch unless the engine says otherwise.
     runtime: ClassVar[str] = "torch"
 
@@ -218,7 +135,7 @@ class Engine(ABC):
     @classmethod
     def device_unavailable(cls, device: Device) -> str | None:
         """Why ``device`` cannot be used by this engine on this machine, asked of its runtime."""
-        from asrbench.runtimes import get_runtime
+        from asrbench.hardware.runtimes import get_runtime
 
         return get_runtime(cls.runtime).unavailable_reason(device)
 
@@ -278,32 +195,3 @@ def _first_line(exc: BaseException) -> str:
 
 
 _version = versions.version
-
-
-def register_engine(name: str, target: str | type[Engine]) -> None:
-    """Add or replace an engine: a class, or ``"module:Class"`` imported on first use."""
-    _registered[name] = target
-    engine_class.cache_clear()
-
-
-def _entry_points() -> dict[str, str]:
-    return {ep.name: ep.value for ep in metadata.entry_points(group="asrbench.engines")}
-
-
-def engine_names() -> list[str]:
-    """Every engine name known: built in, installed through entry points, registered."""
-    return sorted({*_BUILTIN, *_entry_points(), *_registered})
-
-
-@cache
-def engine_class(name: str) -> type[Engine]:
-    """The engine class called ``name``, imported on first use and then remembered."""
-    target = _registered.get(name) or _entry_points().get(name) or _BUILTIN.get(name)
-    if target is None:
-        raise ConfigError(f"unknown engine {name!r}; valid: {', '.join(engine_names())}")
-    if isinstance(target, str):
-        module_name, _, attr = target.partition(":")
-        target = getattr(importlib.import_module(module_name), attr)
-    if not (isinstance(target, type) and issubclass(target, Engine)):
-        raise ConfigError(f"engine {name!r}: {target!r} is not an asrbench Engine subclass")
-    return target

@@ -19,13 +19,14 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from asrbench import threads
-from asrbench.audio import SAMPLE_RATE
-from asrbench.batching import join_pieces, split_pieces
-from asrbench.devices import Device
-from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options
-from asrbench.errors import EngineError
-from asrbench.weights import BUNDLED_CT2_MODEL, DISTIL_SIZES, WHISPER_SIZES, bundled_ct2_model, fetch
+from asrbench.core.errors import EngineError
+from asrbench.data.audio import SAMPLE_RATE
+from asrbench.data.batching import join_pieces, split_pieces
+from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options
+from asrbench.engines.spec import ModelSpec
+from asrbench.engines.weights import BUNDLED_CT2_MODEL, DISTIL_SIZES, WHISPER_SIZES, bundled_ct2_model, fetch
+from asrbench.hardware import threads
+from asrbench.hardware.devices import Device
 
 __all__ = ["FasterWhisperEngine"]
 

@@ -7,7 +7,7 @@ Device handling fixes two failures seen on Apple silicon, at the place they aris
    on the requested device, except MPS, where safetensors cannot load directly: load on the CPU,
    then move.
 2. ``ChatState.add_audio`` needs a float32 tensor shaped (1, N); the audio layer's
-   :func:`asrbench.audio.to_wave_tensor` builds it from any array.
+   :func:`asrbench.data.audio.to_wave_tensor` builds it from any array.
 
 Also: a ``str`` is sent to the hub downloader, so local folders are passed as ``Path``; the model
 comes back in training mode (dropout), so ``.eval()``; weights load with ``strict=False``, so every
@@ -38,11 +38,12 @@ from typing import Any, ClassVar
 
 import numpy.typing as npt
 
-from asrbench.audio import SAMPLE_RATE, to_wave_tensor
-from asrbench.devices import Device
-from asrbench.engines.base import Engine, ModelSpec
-from asrbench.errors import EngineError
-from asrbench.weights import fetch
+from asrbench.core.errors import EngineError
+from asrbench.data.audio import SAMPLE_RATE, to_wave_tensor
+from asrbench.engines.base import Engine
+from asrbench.engines.spec import ModelSpec
+from asrbench.engines.weights import fetch
+from asrbench.hardware.devices import Device
 
 __all__ = [
     "DEFAULT_MODEL", "LfmAudioEngine", "TranscriptTruncated", "default_attention", "token_budget",
@@ -213,7 +214,7 @@ class LfmAudioEngine(Engine):
         return str(self._processor.text.decode(tokens, skip_special_tokens=True)).strip()
 
     def weights_device(self) -> str:
-        from asrbench.runtimes import torch_module_device
+        from asrbench.hardware.runtimes import torch_module_device
 
         return torch_module_device(self._model)
 

@@ -21,11 +21,12 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from asrbench.batching import join_pieces, split_pieces
-from asrbench.devices import Device
-from asrbench.engines.base import DECODING_OPTIONS, Engine, ModelSpec, decoding_options, parse_bool
-from asrbench.errors import EngineError, EngineUnavailable
-from asrbench.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir
+from asrbench.core.errors import EngineError, EngineUnavailable
+from asrbench.data.batching import join_pieces, split_pieces
+from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options, parse_bool
+from asrbench.engines.spec import ModelSpec
+from asrbench.engines.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir
+from asrbench.hardware.devices import Device
 
 __all__ = ["WhisperEngine"]
 
@@ -99,7 +100,7 @@ class WhisperEngine(Engine):
         return str(result["text"]).strip()
 
     def weights_device(self) -> str:
-        from asrbench.runtimes import torch_module_device
+        from asrbench.hardware.runtimes import torch_module_device
 
         return torch_module_device(self._model)
 
@@ -137,11 +138,11 @@ def _checkpoint(name: str, whisper: Any) -> str:
     if path.is_file():
         return str(path)
     if path.is_dir() and (path / "model.bin").is_file():
-        from asrbench.convert import cached_whisper_checkpoint
+        from asrbench.engines.convert import cached_whisper_checkpoint
 
         return str(cached_whisper_checkpoint(path, cache_dir()))
     if name == BUNDLED_CT2_MODEL and (bundled := bundled_ct2_model()) is not None:
-        from asrbench.convert import cached_whisper_checkpoint
+        from asrbench.engines.convert import cached_whisper_checkpoint
 
         return str(cached_whisper_checkpoint(bundled, cache_dir()))
     if name in whisper.available_models():

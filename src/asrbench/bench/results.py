@@ -1,0 +1,267 @@
+"""Result records: one per transcription, and the per model × device × dataset summary.
+
+Frozen dataclasses with ``as_dict`` for the JSON report; pytest-benchmark's ``extra_info`` is
+:meth:`UtteranceResult.extra_info`, derived from it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from asrbench.scoring.metrics import (
+    Counts,
+    Rates,
+    Score,
+    bootstrap_wer_interval,
+    percentile,
+    rtf,
+    rtfx,
+    total,
+)
+
+__all__ = ["FailedUtterance", "LoadInfo", "RunSummary", "UtteranceResult", "summarise"]
+
+#: Figures asrbench measures itself: never taken from, or overwritten by, an engine's ``info()``.
+CORE_FIELDS = frozenset({
+    "model", "device", "dataset", "utterances", "audio_seconds", "wer", "wer_ci95", "cer",
+    "word_errors", "char_errors", "rtf", "rtfx", "latency_p50", "latency_p90", "latency_p95",
+    "latency_mean",
+    "load_seconds", "normaliser", "identity", "engine_info", "extra",
+})
+
+
+@dataclass(frozen=True)
+class LoadInfo:
+    """How a model was loaded: seconds (never part of RTF) and the engine's own facts."""
+
+    model: str
+    device: str
+    seconds: float
+    #: asrbench's facts (device name, threads) and the engine's own under ``engine_info``.
+    info: dict[str, Any] = field(default_factory=dict)
+    #: What was loaded: engine, model, resolved weights and their hash, options, device.
+    identity: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FailedUtterance:
+    """An utterance that produced no result: bad audio, an engine error, a timeout, no memory."""
+
+    id: str
+    model: str
+    device: str
+    dataset: str
+    error_type: str
+    message: str
+    audio: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "model": self.model, "device": self.device,
+                "dataset": self.dataset, "error_type": self.error_type,
+                "message": self.message, "audio": self.audio}
+
+
+@dataclass(frozen=True)
+class UtteranceResult(Rates):
+    """One utterance transcribed by one model on one device.
+
+    ``latencies`` holds the measured calls only, ``warmup_latencies`` the per-utterance warm-up
+    calls before them (never in statistics); ``latency`` is the median of the measured calls. The
+    model's first call after loading is a per-run figure (``first_call_latency``); with warm-up on
+    it is also the first utterance's first warm-up call, so it appears in that utterance's
+    ``warmup_latencies`` too (never add the two).
+    """
+
+    id: str
+    model: str
+    device: str
+    dataset: str
+    reference: str
+    hypothesis: str
+    score: Score
+    audio_seconds: float
+    latencies: tuple[float, ...]
+    warmup_latencies: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.latencies:
+            raise ValueError(f"{self.id}: no measured calls recorded")
+
+    @property
+    def latency(self) -> float:
+        return statistics.median(self.latencies)
+
+    @property
+    def rtf(self) -> float:
+        return rtf(self.latency, self.audio_seconds)
+
+    @property
+    def words(self) -> Counts:  # type: ignore[override]
+        return self.score.words
+
+    @property
+    def chars(self) -> Counts:  # type: ignore[override]
+        return self.score.chars
+
+    @property
+    def alignment(self) -> str:
+        """The normalised reference and hypothesis aligned, with S, D and I marked."""
+        from asrbench.scoring.alignment import alignment
+
+        return alignment(self.score.reference, self.score.hypothesis)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model": self.model,
+            "device": self.device,
+            "dataset": self.dataset,
+            "reference": self.reference,
+            "hypothesis": self.hypothesis,
+            "normalised_reference": self.score.reference,
+            "normalised_hypothesis": self.score.hypothesis,
+            "wer": self.wer,
+            "cer": self.cer,
+            "word_errors": self.score.words.as_dict(),
+            "char_errors": self.score.chars.as_dict(),
+            "latency": self.latency,
+            "latencies": list(self.latencies),
+            "warmup_latencies": list(self.warmup_latencies),
+            "rtf": self.rtf,
+            "audio_seconds": self.audio_seconds,
+        }
+
+    def extra_info(self) -> dict[str, Any]:
+        """:meth:`as_dict` for pytest-benchmark's ``extra_info``: scalars and word errors, with
+        ``utterance`` for ``id``; the normalised texts and the latency lists are left out."""
+        info = {k: v for k, v in self.as_dict().items() if k not in _NOT_EXTRA}
+        info["utterance"] = info.pop("id")
+        return info
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UtteranceResult:
+        """Read back a report's utterance record (the inverse of :meth:`as_dict`)."""
+        chars = data.get("char_errors") or {}
+        return cls(
+            id=str(data["id"]), model=str(data["model"]), device=str(data["device"]),
+            dataset=str(data["dataset"]), reference=str(data["reference"]),
+            hypothesis=str(data["hypothesis"]),
+            score=Score(str(data.get("normalised_reference", "")),
+                        str(data.get("normalised_hypothesis", "")),
+                        _counts(data["word_errors"]), _counts(chars)),
+            audio_seconds=float(data["audio_seconds"]),
+            latencies=tuple(float(x) for x in data["latencies"]),
+            warmup_latencies=tuple(float(x) for x in data.get("warmup_latencies", ())),
+        )
+
+
+_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies", "warmup_latencies")
+
+
+def _counts(data: dict[str, Any]) -> Counts:
+    return Counts(int(data.get("substitutions", 0)), int(data.get("deletions", 0)),
+                  int(data.get("insertions", 0)), int(data.get("reference_tokens", 0)))
+
+
+@dataclass(frozen=True)
+class RunSummary(Rates):
+    """Corpus-level figures for one model × device × dataset."""
+
+    model: str
+    device: str
+    dataset: str
+    utterances: int
+    audio_seconds: float
+    words: Counts
+    chars: Counts
+    wer_ci: tuple[float, float]
+    rtf: float
+    rtfx: float
+    latency_p50: float
+    latency_p90: float
+    latency_p95: float
+    latency_mean: float
+    load_seconds: float | None
+    normaliser: str
+    info: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def engine_info(self) -> dict[str, Any]:
+        """What the engine said about itself (precision, versions); never a core figure."""
+        nested = self.info.get("engine_info")
+        return nested if isinstance(nested, dict) else {}
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.model, self.device, self.dataset)
+
+    def as_dict(self) -> dict[str, Any]:
+        facts = {k: v for k, v in self.info.items() if k not in CORE_FIELDS}
+        return {
+            **facts,
+            "model": self.model,
+            "device": self.device,
+            "dataset": self.dataset,
+            "utterances": self.utterances,
+            "audio_seconds": self.audio_seconds,
+            "wer": self.wer,
+            "wer_ci95": list(self.wer_ci),
+            "cer": self.cer,
+            "word_errors": self.words.as_dict(),
+            "char_errors": self.chars.as_dict(),
+            "rtf": self.rtf,
+            "rtfx": self.rtfx,
+            "latency_p50": self.latency_p50,
+            "latency_p90": self.latency_p90,
+            "latency_p95": self.latency_p95,
+            "latency_mean": self.latency_mean,
+            "load_seconds": self.load_seconds,
+            "normaliser": self.normaliser,
+            "identity": self.identity,
+            "engine_info": self.engine_info,
+        }
+
+
+def summarise(
+    results: Sequence[UtteranceResult],
+    *,
+    normaliser: str,
+    load: LoadInfo | None = None,
+    info: dict[str, Any] | None = None,
+    identity: dict[str, Any] | None = None,
+) -> RunSummary:
+    """Corpus WER from summed counts; RTF = Σ latency / Σ audio; RTFx its inverse.
+
+    Latency percentiles and mean are over utterances, each utterance counted by its latency (the
+    median of its measured calls); warm-up and first calls never enter them.
+    """
+    if not results:
+        raise ValueError("summarise() needs at least one result")
+    first = results[0]
+    latencies = [r.latency for r in results]
+    audio = [r.audio_seconds for r in results]
+    words = [r.score.words for r in results]
+    return RunSummary(
+        model=first.model,
+        device=first.device,
+        dataset=first.dataset,
+        utterances=len(results),
+        audio_seconds=sum(audio),
+        words=total(words),
+        chars=total(r.score.chars for r in results),
+        wer_ci=bootstrap_wer_interval(words),
+        rtf=rtf(sum(latencies), sum(audio)),
+        rtfx=rtfx(audio, latencies),
+        latency_p50=percentile(latencies, 50),
+        latency_p90=percentile(latencies, 90),
+        latency_p95=percentile(latencies, 95),
+        latency_mean=statistics.fmean(latencies),
+        load_seconds=load.seconds if load else None,
+        normaliser=normaliser,
+        info={**(load.info if load else {}), **(info or {})},
+        identity={**(load.identity if load else {}), **(identity or {})},
+    )

@@ -1,0 +1,179 @@
+"""Benchmark one utterance or a corpus: measure through :mod:`asrbench.bench.protocol`, score, record.
+
+The clock runs only in :mod:`asrbench.bench.protocol`; this module decides which calls are made (the
+model's first call once per model × device, then the protocol's rounds) and records the results.
+
+Every transcription goes through :func:`guarded`: an engine exception becomes a one-line
+:class:`EngineError` naming the model, utterance and file; a hang past ``--asr-timeout`` or an
+out-of-memory error also poisons the model, so the run moves on to the next one.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from asrbench.bench.guard import TranscriptionTimeout, call_with_timeout, is_out_of_memory, one_line
+from asrbench.bench.protocol import Measurement, Timer, benchmark_group, measure
+from asrbench.bench.results import RunSummary, UtteranceResult, summarise
+from asrbench.bench.session import BenchSession, LoadedModel
+from asrbench.core.errors import AsrBenchError, EngineError, UtterancesFailed
+from asrbench.data.datasets import Dataset, Utterance
+from asrbench.scoring.metrics import get_normaliser, score
+
+__all__ = ["benchmark_utterance", "corpus_summary", "describe", "first_call", "guarded",
+           "measure_utterance"]
+
+
+def describe(model: LoadedModel, utterance: Utterance) -> str:
+    """``model on device, dataset/id (file)``: how a failure line names its utterance."""
+    where = f" ({utterance.path})" if utterance.path is not None else ""
+    return f"{model.label} on {model.device}, {utterance.dataset}/{utterance.id}{where}"
+
+
+def guarded[T](session: BenchSession, model: LoadedModel, what: str, call: Callable[[], T]) -> T:
+    """``call()``, with engine failures turned into one-line errors and bad models poisoned."""
+    try:
+        return call()
+    except TranscriptionTimeout as exc:
+        session.poison(model, exc)
+        raise
+    except AsrBenchError:
+        raise
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise EngineError(f"{what}: transcription failed ({one_line(exc)})") from exc
+        error = EngineError(f"{what}: out of memory ({one_line(exc)}); model released")
+        traceback.clear_frames(exc.__traceback__)  # the frames hold the engine and its tensors
+        session.poison(model, error)
+    raise error
+
+
+def _timer(session: BenchSession, model: LoadedModel, what: str) -> Timer:
+    """The model's timer, each call under ``--asr-timeout`` (the clock runs in the worker)."""
+    timeout = session.settings.timeout
+    if timeout is None:
+        return model.timer()
+
+    def wrap(timed: Callable[[], tuple[str, float]]) -> tuple[str, float]:
+        return call_with_timeout(timed, timeout, what=what)
+
+    return model.timer(wrap=wrap)
+
+
+def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) -> float | None:
+    """Make and time the model's first call after loading, once per load: its seconds if it was
+    made now, else None. A first call that fails is not tried again: the next utterance's calls
+    are warm-ups and rounds as usual, and no first-call latency is reported."""
+    key = (model.label, str(model.device))
+    if key in session.first_call_made:
+        return None
+    session.first_call_made.add(key)
+    what = describe(model, utterance)
+    timer = _timer(session, model, what)
+    seconds = guarded(session, model, what, lambda: timer.call(utterance.audio)[1])
+    session.first_calls[key] = seconds
+    return seconds
+
+
+def measure_utterance(session: BenchSession, model: LoadedModel, utterance: Utterance,
+                      benchmark: Any = None) -> UtteranceResult:
+    """The protocol on one utterance (after the model's first call), scored and recorded.
+
+    The model's first call, when made on this utterance, is its first warm-up call (see
+    :mod:`asrbench.bench.protocol`); in fast mode, which has no warm-up, it is a call of its own."""
+    first = first_call(session, model, utterance)
+    protocol = session.protocol
+    warmed = (first,) if first is not None and protocol.warmup_rounds > 0 else ()
+    what = describe(model, utterance)
+    group = benchmark_group(model.label, str(model.device), utterance.dataset)
+    timer = _timer(session, model, what)
+    measured = guarded(session, model, what, lambda: measure(
+        timer, utterance.audio, protocol, benchmark=benchmark, group=group, warmed=warmed))
+    return _result(session, model, utterance, measured)
+
+
+def _result(session: BenchSession, model: LoadedModel, utterance: Utterance,
+            measured: Measurement) -> UtteranceResult:
+    result = UtteranceResult(
+        id=utterance.id,
+        model=model.label,
+        device=str(model.device),
+        dataset=utterance.dataset,
+        reference=utterance.text,
+        hypothesis=measured.text,
+        score=score(utterance.text, measured.text, get_normaliser(session.settings.normaliser)),
+        audio_seconds=utterance.duration,
+        latencies=measured.latencies,
+        warmup_latencies=measured.warmups,
+    )
+    session.record(result)
+    session.note_memory(model)
+    return result
+
+
+def benchmark_utterance(session: BenchSession, benchmark: Any, model: LoadedModel,
+                        utterance: Utterance) -> UtteranceResult:
+    """Measure one utterance with pytest-benchmark driving the measured rounds; record the result.
+
+    The group (``model-device-dataset``) is set before timing; under ``--benchmark-disable`` the
+    protocol runs the same rounds itself.
+    """
+    try:
+        result = measure_utterance(session, model, utterance, benchmark)
+    except AsrBenchError as exc:
+        if not getattr(benchmark, "_mode", True):
+            # it failed before pytest-benchmark timed anything (first call, warm-up): the error goes
+            # through the fixture, which otherwise warns (an error under -W error) it was unused
+            _fail_through(benchmark, exc)
+        raise
+    facts = {k: v for k, v in model.load.info.items() if isinstance(v, str | int | float | bool)}
+    benchmark.extra_info.update({
+        **facts,  # first: asrbench's own figures below always win
+        **result.extra_info(),
+        "first_call_latency": session.first_calls.get((model.label, str(model.device))),
+        "measured_rounds": len(result.latencies),
+        "warmup_rounds": len(result.warmup_latencies),
+        "normaliser": session.normaliser,
+        "load_seconds": model.load.seconds,
+        "engine_info": model.load.info.get("engine_info", {}),
+    })
+    return result
+
+
+def _fail_through(benchmark: Any, error: BaseException) -> None:
+    def fail() -> None:
+        raise error
+
+    benchmark.pedantic(fail, rounds=1, warmup_rounds=0, iterations=1)
+
+
+def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) -> RunSummary:
+    """Corpus figures for ``dataset``; utterances not yet benchmarked are transcribed now.
+
+    Normally the per-utterance tests ran first (collection orders them so) and nothing is redone;
+    the others go through the same protocol, without pytest-benchmark. Utterances that failed (in
+    their own test or here) are left out of the figures, which are still recorded; then
+    :class:`UtterancesFailed` says how many.
+    """
+    rows = []
+    keys = (model.label, str(model.device), dataset.name)
+    for item in dataset.items:
+        found = session.result(*keys, item.id)
+        if found is None and not session.has_failed(*keys, item.id):
+            try:
+                found = measure_utterance(session, model, session.utterance(dataset, item))
+            except AsrBenchError as exc:
+                session.record_failure(*keys, item.id, exc, audio=str(item.path))
+                if session.is_poisoned(model.spec, model.device):
+                    break
+        if found is not None:
+            rows.append(found)
+    failed = len(dataset.items) - len(rows)
+    if failed:
+        raise UtterancesFailed(f"{model.label} on {model.device}, {dataset.name}: {failed} of "
+                               f"{len(dataset.items)} utterances failed: see above")
+    return summarise(rows, normaliser=session.normaliser, load=model.load,
+                     info=session.run_info(model.label, str(model.device)),
+                     identity=session.run_identity(dataset.name))

