@@ -17,7 +17,7 @@ from asrbench.config.options import Settings
 from asrbench.core.files import write_atomic
 from asrbench.data.audio import load_audio
 from asrbench.data.datasets import Dataset, UtteranceSpec
-from asrbench.reporting.persist import Checkpoints
+from asrbench.plugin.persist import Checkpoints
 
 
 def test_a_long_multichannel_file_never_sits_in_memory_with_all_its_channels(tmp_path):
