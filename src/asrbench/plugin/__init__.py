@@ -77,7 +77,8 @@ def bench(config: pytest.Config) -> BenchSession:
     from asrbench.plugin import hookcalls as hooks
     from asrbench.plugin import outcomes
     from asrbench.plugin.parametrize import case_of
-    from asrbench.reporting import gates, persist
+    from asrbench.plugin import persist
+    from asrbench.reporting import gates
 
     try:
         hooks.register_normalisers(config)
@@ -312,7 +313,8 @@ def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str,
                 for d in settings.datasets]
     data = report.build_report(
         summaries, session.results.values(), skipped=session.skipped,
-        normaliser=session.normaliser, software=versions.software(engine_packages()), failures=session.failures,
+        normaliser=session.normaliser, software=versions.software(engine_packages()),
+        failures=session.failures,
         complete=config.stash.get(COMPLETE, False) if complete is None else complete,
         datasets=datasets, shard=settings.shard.as_dict() if settings.shard else None,
     )
@@ -333,7 +335,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
     config = session.config
     if in_use(config):
         from asrbench.engines import weights
-        from asrbench.reporting import persist, report
+        from asrbench.plugin import persist
+        from asrbench.reporting import report
 
         # Ctrl-C and internal errors come here too: the report says the run is incomplete
         config.stash[COMPLETE] = persist.run_complete(session)
