@@ -35,6 +35,9 @@ BUILTIN: dict[str, Builtin] = {
     "whisper": Builtin("asrbench.engines.whisper:WhisperEngine", ("openai-whisper", "torch")),
     "lfm2_5_audio": Builtin("asrbench.engines.lfm:LfmAudioEngine",
                             ("liquid-audio", "torch", "torchaudio")),
+    "transformers": Builtin("asrbench.engines.hf_transformers:TransformersEngine", ("transformers", "torch")),
+    "mlx_whisper": Builtin("asrbench.engines.mlx_whisper:MlxWhisperEngine", ("mlx-whisper", "mlx")),
+    "whisper_cpp": Builtin("asrbench.engines.whisper_cpp:WhisperCppEngine", ("pywhispercpp",)),
 }
 
 _registered: dict[str, str | type[Engine]] = {}

@@ -6,7 +6,8 @@ set and smaller. ``--asr-threads N`` (``asr_threads`` in ini, ``threads`` in ``[
 overrides it.
 
 The session applies the number while a model loads: CTranslate2 engines read :func:`requested` for
-``cpu_threads``; torch engines get ``torch.set_num_threads`` (torch is imported only for them).
+``cpu_threads``, whisper.cpp for ``n_threads``; torch engines get ``torch.set_num_threads`` (torch
+is imported only for them).
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def apply(count: int | None, runtime: str | None) -> dict[str, Any]:
         info["torch_threads"] = torch.get_num_threads()
     elif runtime == "ctranslate2":
         info["threads_applied_to"] = "ctranslate2 cpu_threads"
+    elif runtime == "whisper_cpp":
+        info["threads_applied_to"] = "whisper.cpp n_threads"
     else:
         info["threads_applied_to"] = "not applied by asrbench (engine may read threads.requested())"
     return info
