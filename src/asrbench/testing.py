@@ -43,7 +43,6 @@ from asrbench.core.errors import ConfigError, EngineError, EngineUnavailable
 from asrbench.data.datasets import SMOKE, load_dataset
 from asrbench.engines.base import Engine
 from asrbench.engines.spec import ModelSpec
-from asrbench.hardware import devices
 from asrbench.hardware.devices import KINDS, Device
 
 __all__ = ["LOAD_ERRORS", "REQUIRED_INFO", "EngineContract"]
@@ -97,7 +96,7 @@ class EngineContract:
         """The loaded engine; skips only when the device is absent from this machine."""
         if engine_class.unsupported_reason(device) is not None:
             pytest.fail(f"{engine_class.name} does not support {device}: choose another device")
-        reason = devices.unavailable_reason(device)
+        reason = engine_class.device_unavailable(device)  # asked of the engine's own runtime
         if reason is not None:
             pytest.skip(reason)
         key = (engine_class, str(model_spec), str(device))

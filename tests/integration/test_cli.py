@@ -9,7 +9,8 @@ import pytest
 
 from asrbench.cli import main
 from asrbench.core import identity
-from asrbench.hardware import devices
+from asrbench.hardware.devices import Device
+from asrbench.hardware.runtimes import TorchRuntime
 from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
 RUN = [*BASE, "--asr-device", "cpu", "--benchmark-autosave", "--asr-max-wer", "1",
@@ -93,9 +94,9 @@ def test_doctor_on_this_machine(capsys):
 
 
 def test_doctor_with_simulated_cuda_and_mps(monkeypatch, capsys):
-    monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
-    monkeypatch.setattr(devices, "describe", lambda d: f"Simulated {d.kind.upper()}")
-    monkeypatch.setattr("asrbench.cli.doctor._cuda_devices", lambda: [devices.Device("cuda", 0)])
+    monkeypatch.setattr(TorchRuntime, "unavailable_reason", lambda self, d: None)
+    monkeypatch.setattr(TorchRuntime, "describe", lambda self, d: f"Simulated {d.kind.upper()}")
+    monkeypatch.setattr("asrbench.cli.doctor._cuda_devices", lambda: [Device("cuda", 0)])
     import torch
 
     class Props:
@@ -113,7 +114,7 @@ def test_doctor_with_simulated_cuda_and_mps(monkeypatch, capsys):
 
 
 def test_doctor_exits_one_when_nothing_can_run(monkeypatch, capsys):
-    monkeypatch.setattr(devices, "unavailable_reason", lambda d: "simulated absence")
+    monkeypatch.setattr(TorchRuntime, "unavailable_reason", lambda self, d: "simulated absence")
     assert main(["doctor"]) == 1
 
 

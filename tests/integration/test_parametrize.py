@@ -46,10 +46,10 @@ def test_marker_combines_device_and_engine(project):
 
 
 def test_absent_devices_skip_with_a_reason(project, monkeypatch):
-    from asrbench.hardware import devices
+    from asrbench.hardware.runtimes import TorchRuntime
 
-    monkeypatch.setattr(devices, "unavailable_reason",
-                        lambda d: None if d.kind == "cpu" else f"{d}: not on this test machine")
+    monkeypatch.setattr(TorchRuntime, "unavailable_reason",
+                        lambda self, d: None if d.kind == "cpu" else f"{d}: not on this test machine")
     result = project.runpytest_inprocess(*BASE, "-rs")
     result.assert_outcomes(passed=4, skipped=8)
     result.stdout.fnmatch_lines(["*SKIPPED*cuda: not on this test machine*",
@@ -71,14 +71,14 @@ def test_faster_whisper_on_mps_skips_with_the_ctranslate2_reason(project):
 
 
 def test_each_model_loads_once_per_device(project, monkeypatch):
-    from asrbench.hardware import devices
+    from asrbench.hardware.runtimes import TorchRuntime
 
-    monkeypatch.setattr(devices, "unavailable_reason", lambda d: None)
-    monkeypatch.setattr(devices, "synchronize", lambda d: None)
-    monkeypatch.setattr(devices, "reset_peak_memory", lambda d: None)
-    monkeypatch.setattr(devices, "peak_memory", lambda d: (None, "simulated"))
-    monkeypatch.setattr(devices, "describe", lambda d: f"simulated {d}")
-    monkeypatch.setattr(devices, "empty_cache", lambda d: None)
+    monkeypatch.setattr(TorchRuntime, "unavailable_reason", lambda self, d: None)
+    monkeypatch.setattr(TorchRuntime, "synchronize", lambda self, d: None)
+    monkeypatch.setattr(TorchRuntime, "reset_peak_memory", lambda self, d: None)
+    monkeypatch.setattr(TorchRuntime, "peak_memory", lambda self, d: (None, "simulated"))
+    monkeypatch.setattr(TorchRuntime, "describe", lambda self, d: f"simulated {d}")
+    monkeypatch.setattr(TorchRuntime, "empty_cache", lambda self, d: None)
     project.makepyfile(test_more="""
         def test_again(asr_model, utterance):
             assert asr_model.transcribe(utterance.audio)

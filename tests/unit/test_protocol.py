@@ -61,11 +61,11 @@ def test_synchronise_runs_inside_the_timed_region():
     assert clock.reads == [100.0, 101.5]
 
 
-def test_default_synchronise_goes_through_devices_for_torch_engines_only(monkeypatch):
-    from asrbench.hardware import devices
+def test_default_synchronise_goes_through_the_torch_runtime_for_torch_engines_only(monkeypatch):
+    from asrbench.hardware.runtimes import TorchRuntime
 
     synced: list[str] = []
-    monkeypatch.setattr(devices, "synchronize", lambda d: synced.append(str(d)))
+    monkeypatch.setattr(TorchRuntime, "synchronize", lambda self, d: synced.append(str(d)))
     clock = FakeClock()
     Timer(ScriptedEngine(clock, [1.0]), Device("cuda", 1), clock=clock).call(None)
     assert synced == ["cuda:1"]

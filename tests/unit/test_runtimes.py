@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import types
 
 import pytest
 
+from asrbench.core.errors import ConfigError
 from asrbench.hardware import runtimes
 from asrbench.hardware.devices import Device, parse_device
 from asrbench.hardware.runtimes import CTranslate2Runtime, placement_error
@@ -72,11 +74,32 @@ def test_ctranslate2_without_cuda_says_so(monkeypatch):
 def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch, present, expected, why):
     monkeypatch.setattr(runtimes, "machine_unavailable_reason",
                         lambda d: None if d.kind in present else "absent")
-    device = parse_device("auto")
+    device = runtimes.resolve_device("auto")
     assert device == expected
     assert device.chosen == f"auto: {why}"
     assert device.label == f"{expected} (auto: {why})"
-    assert parse_device("AUTO ") == expected
+    assert runtimes.resolve_device("AUTO ") == expected
+
+
+def test_named_devices_resolve_without_asking_the_machine(monkeypatch):
+    monkeypatch.setattr(runtimes, "machine_unavailable_reason", lambda d: pytest.fail("asked"))
+    assert runtimes.resolve_device("cuda:1") == Device("cuda", 1)
+    assert runtimes.resolve_device("cuda:1").chosen is None
+    with pytest.raises(ConfigError, match="--asr-device 'tpu': unknown device; valid: cpu, cuda"):
+        runtimes.resolve_device("tpu")
+
+
+def test_the_device_value_leaves_auto_to_the_runtimes():
+    with pytest.raises(ConfigError, match=r"runtimes\.resolve_device"):
+        parse_device("auto")
+
+
+def test_the_device_value_module_imports_no_runtime():
+    """``devices`` is a value type: importing it alone loads neither the runtimes nor torch."""
+    code = ("import sys, asrbench.hardware.devices; "
+            "print(sorted(m for m in sys.modules if m.startswith('asrbench.hardware') or m == 'torch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['asrbench.hardware', 'asrbench.hardware.devices']"
 
 
 def test_machine_check_knows_mps_is_macos_only_without_asking_torch(monkeypatch):
@@ -115,10 +138,18 @@ def test_cuda_counts_when_any_runtime_sees_it(monkeypatch):
 
 
 def test_gpu_names_come_from_nvml_for_ctranslate2(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     _fake_nvml(monkeypatch, 2)
     assert CTranslate2Runtime().describe(Device("cuda", 1)) == "Simulated GPU 1"
     _fake_nvml(monkeypatch, None)
     assert CTranslate2Runtime().describe(Device("cuda", 1)) == "CUDA device 1"
+
+
+def test_gpu_names_follow_cuda_visible_devices(monkeypatch):
+    """cuda:1 under ``CUDA_VISIBLE_DEVICES=3,5`` is the GPU NVML numbers 5."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    _fake_nvml(monkeypatch, 8)
+    assert CTranslate2Runtime().describe(Device("cuda", 1)) == "Simulated GPU 5"
 
 
 def test_torch_module_device_lists_every_device_its_tensors_are_on():

@@ -21,9 +21,11 @@ For every model on every device:
 Fast mode (``--asr-fast``) measures each utterance once with no per-utterance warm-up; the model's
 first call is still made, as a call of its own, and reported apart.
 
-The timed region is ``engine.transcribe`` plus a device synchronise, so it starts at the engine's
-input (feature extraction included) and stops only after queued kernels are done. Decoding files
-and resampling happen earlier, outside it.
+The timed region is ``engine.transcribe`` (``engine.transcribe_batch`` in throughput mode) plus a
+device synchronise, so it starts at the engine's input (feature extraction included) and stops only
+after queued kernels are done. Decoding files and resampling happen earlier, outside it. Every timed
+call, one clip or a batch, goes through :class:`Timer`; the runner and throughput mode wrap each in
+the guard (:mod:`asrbench.bench.guard`: ``--asr-timeout``, out-of-memory, one-line failures).
 
 pytest-benchmark, when enabled, drives the measured rounds (so its statistics, ``--benchmark-save``
 and ``--benchmark-compare`` see the same calls), with its group set before it starts timing. Under
@@ -33,12 +35,13 @@ and ``--benchmark-compare`` see the same calls), with its group set before it st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from asrbench.hardware import devices
+from asrbench.bench.guard import Wrap
 from asrbench.hardware.devices import Device
+from asrbench.hardware.runtimes import get_runtime
 
 __all__ = ["CLOCK", "Clock", "Measurement", "Protocol", "Timer", "benchmark_group", "measure"]
 
@@ -94,15 +97,13 @@ class Measurement:
 class Timer:
     """Timed calls of one engine on one device: ``transcribe`` then synchronise, clock around both.
 
-    ``synchronise`` defaults to :func:`asrbench.hardware.devices.synchronize`, except for engines whose
+    ``synchronise`` defaults to the torch runtime's ``synchronize``, except for engines whose
     ``runtime`` is not torch (CTranslate2 returns only once its results are on the host, and
     synchronising through torch would start a CUDA context it does not use).
     """
 
     def __init__(self, engine: Any, device: Device, *, clock: Clock | None = None,
-                 synchronise: Callable[[], None] | None = None,
-                 wrap: Callable[[Callable[[], tuple[str, float]]], tuple[str, float]] | None = None,
-                 ) -> None:
+                 synchronise: Callable[[], None] | None = None, wrap: Wrap | None = None) -> None:
         self.engine = engine
         self.device = device
         self.wrap = wrap
@@ -113,20 +114,25 @@ class Timer:
         self.synchronise: Callable[[], None] = synchronise
 
     def _device_synchronise(self) -> None:
-        devices.synchronize(self.device)
+        get_runtime("torch").synchronize(self.device)
 
     def call(self, audio: Any) -> tuple[str, float]:
-        """One timed call: text and seconds. ``wrap`` (the runner's ``--asr-timeout`` guard) runs
-        the whole timed region, clock included, so a worker thread does not change the figure."""
-        if self.wrap is None:
-            return self._timed(audio)
-        return self.wrap(lambda: self._timed(audio))
+        """One timed call: text and seconds. ``wrap`` (the ``--asr-timeout`` guard) runs the whole
+        timed region, clock included, so a worker thread does not change the figure."""
+        return self._clocked(lambda: self.engine.transcribe(audio))
 
-    def _timed(self, audio: Any) -> tuple[str, float]:
-        started = self.clock()
-        text = self.engine.transcribe(audio)
-        self.synchronise()
-        return text, self.clock() - started
+    def call_batch(self, audio: Sequence[Any]) -> tuple[Sequence[str], float]:
+        """One timed batched call (``transcribe_batch``): the texts and seconds, as :meth:`call`."""
+        return self._clocked(lambda: self.engine.transcribe_batch(audio))
+
+    def _clocked[T](self, work: Callable[[], T]) -> tuple[T, float]:
+        def timed() -> tuple[T, float]:
+            started = self.clock()
+            value = work()
+            self.synchronise()
+            return value, self.clock() - started
+
+        return timed() if self.wrap is None else self.wrap(timed)
 
 
 def _nothing() -> None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from asrbench.core import versions
 from asrbench.engines.registry import engine_class, engine_names
 from asrbench.engines.weights import bundled_ct2_model, cache_dir
-from asrbench.hardware import devices
 from asrbench.hardware.devices import Device
+from asrbench.hardware.runtimes import get_runtime
 
 __all__ = ["Diagnosis", "diagnose", "format_diagnosis"]
 
@@ -35,22 +35,18 @@ class Diagnosis:
 
 
 def _cuda_devices() -> list[Device]:
-    try:
-        import torch
-
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except ImportError:
-        count = 0
+    count = get_runtime("torch").cuda_device_count()
     return [Device("cuda", i) for i in range(count)] or [Device("cuda")]
 
 
 def diagnose() -> Diagnosis:
     checked = [Device("cpu"), *_cuda_devices(), Device("mps")]
-    status = {str(d): devices.unavailable_reason(d) for d in checked}
+    torch_runtime = get_runtime("torch")
+    status = {str(d): torch_runtime.unavailable_reason(d) for d in checked}
     names: dict[str, str] = {}
     for device in checked:
         if status[str(device)] is None:
-            name = devices.describe(device)
+            name = torch_runtime.describe(device)
             if device.kind == "cuda":
                 import torch
 

@@ -17,19 +17,17 @@ A :class:`MemoryWatch` starts just before a model loads and stops when it is rel
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 
+from asrbench.hardware import nvml
 from asrbench.hardware.devices import Device
+from asrbench.hardware.runtimes import get_runtime
 
 __all__ = ["SAMPLE_SECONDS", "MemoryWatch"]
 
 SAMPLE_SECONDS = 0.01
-
-Reader = Callable[[], int | None]
 
 
 class MemoryWatch:
@@ -43,7 +41,7 @@ class MemoryWatch:
         self.kind = "not measured"
         self.baseline: int | None = None
         self._peak: int | None = None
-        self._reader: Reader | None = None
+        self._reader: nvml.Reader | None = None
         self._device_runtime: Any = None
         self._rusage_start: int | None = None
         self._rusage_end: int | None = None
@@ -63,12 +61,10 @@ class MemoryWatch:
                         f"{self.interval * 1000:.0f} ms)"
             self._start_thread()
         elif self.device.kind == "cuda" and self.runtime == "ctranslate2":
-            self._reader, self.kind = _nvml_reader(self.device)
+            self._reader, self.kind = nvml.process_memory_reader(self.device.index or 0)
             if self._reader is not None:
                 self._start_thread()
         else:  # cuda or mps: asked of the engine's runtime (torch's counters for torch engines)
-            from asrbench.hardware.runtimes import get_runtime
-
             self._device_runtime = get_runtime(self.runtime or "torch")
             self._device_runtime.reset_peak_memory(self.device)
             if self.device.kind == "cuda" and self.runtime == "torch":
@@ -139,40 +135,3 @@ def _max_rss() -> int | None:
         return None
     value = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(value if sys.platform == "darwin" else value * 1024)
-
-
-def _nvml_reader(device: Device) -> tuple[Reader | None, str]:
-    """A reader of this process's memory on ``device`` through NVML, and the figure's label."""
-    try:
-        import pynvml
-    except ImportError:
-        return None, "cuda: not measured (nvidia-ml-py is not installed)"
-    try:
-        pynvml.nvmlInit()
-        handle = _nvml_handle(pynvml, device.index or 0)
-    except Exception as exc:  # pynvml raises NVMLError subclasses, one per cause
-        return None, f"cuda: not measured (NVML: {exc})"
-    pid = os.getpid()
-
-    def read() -> int | None:
-        try:
-            processes = pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
-        except Exception:
-            return None
-        for process in processes:
-            if process.pid == pid and process.usedGpuMemory is not None:
-                return int(process.usedGpuMemory)
-        return None
-
-    return read, "cuda process memory from NVML (max of samples; includes the CUDA context)"
-
-
-def _nvml_handle(pynvml: Any, index: int) -> Any:
-    """NVML numbers GPUs physically; ``CUDA_VISIBLE_DEVICES`` renumbers them for CUDA."""
-    visible = [e.strip() for e in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if e.strip()]
-    if index < len(visible):
-        entry = visible[index]
-        if not entry.isdigit():
-            return pynvml.nvmlDeviceGetHandleByUUID(entry)
-        index = int(entry)
-    return pynvml.nvmlDeviceGetHandleByIndex(index)

@@ -8,9 +8,14 @@ not assumed usable by another (a CPU-only torch build on a CUDA machine, say).
 Each runtime is registered by name; an engine names its runtime in ``Engine.runtime``. Tests
 register fake runtimes to simulate devices this machine lacks.
 
-Also here: where a loaded model's weights really are (:func:`placement_error`), whether MPS may
-silently run operators on the CPU (:func:`mps_fallback_enabled`), and the best device of this
-machine for ``--asr-device auto`` (:func:`best_device`).
+torch's answers live in :class:`TorchRuntime` itself (torch is imported inside its methods, so
+parsing options stays cheap); NVML, which needs neither library, is asked through
+:mod:`asrbench.hardware.nvml`.
+
+Also here: the device option's parser (:func:`resolve_device`: named devices, and ``auto``, the best
+device of this machine, :func:`best_device`), where a loaded model's weights really are
+(:func:`placement_error`) and whether MPS may silently run operators on the CPU
+(:func:`mps_fallback_enabled`).
 """
 
 from __future__ import annotations
@@ -18,21 +23,25 @@ from __future__ import annotations
 import os
 import platform
 import re
+from collections.abc import Callable
 from typing import Any
 
-from asrbench.hardware import devices
-from asrbench.hardware.devices import Device
+from asrbench.hardware import nvml
+from asrbench.hardware.devices import Device, parse_device
 
 __all__ = [
     "CTranslate2Runtime",
+    "MlxRuntime",
     "Runtime",
     "TorchRuntime",
+    "WhisperCppRuntime",
     "best_device",
     "get_runtime",
     "machine_unavailable_reason",
     "mps_fallback_enabled",
     "placement_error",
     "register_runtime",
+    "resolve_device",
     "torch_module_device",
 ]
 
@@ -90,8 +99,10 @@ class Runtime:
     def describe(self, device: Device) -> str:
         """A human name for the hardware behind ``device``."""
         if device.kind == "cuda":
-            return _nvml_name(device.index or 0) or f"CUDA device {device.index or 0}"
-        return devices.describe(device)
+            return nvml.device_name(device.index or 0) or f"CUDA device {device.index or 0}"
+        if device.kind == "mps":
+            return f"Apple {platform.machine()} (MPS)"
+        return _cpu_name() or platform.processor() or platform.machine()
 
 
 class TorchRuntime(Runtime):
@@ -107,28 +118,88 @@ class TorchRuntime(Runtime):
         return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
 
     def unavailable_reason(self, device: Device) -> str | None:
-        return devices.unavailable_reason(device)
+        if device.kind == "cpu":
+            return None
+        try:
+            import torch
+        except ImportError:
+            return f"{device}: torch is not installed"
+        if device.kind == "cuda":
+            if not torch.cuda.is_available():
+                return f"{device}: CUDA is not available on this machine (torch {torch.__version__})"
+            count = torch.cuda.device_count()
+            if device.index is not None and device.index >= count:
+                return f"{device}: only {count} CUDA device(s) present"
+            return None
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            built = bool(mps is not None and mps.is_built())
+            where = f"{platform.system()} {platform.machine()}"
+            why = "this torch build has MPS but no Metal device" if built else "torch has no MPS here"
+            return f"mps: Apple MPS is not available on {where} ({why})"
+        return None
 
     def cpu_fallback(self, device: Device) -> bool | None:
         return mps_fallback_enabled() if device.kind == "mps" else None
 
     def synchronize(self, device: Device) -> None:
-        devices.synchronize(device)
+        if device.kind == "cuda":
+            import torch
+
+            torch.cuda.synchronize(device.torch_name)
+        elif device.kind == "mps":
+            import torch
+
+            torch.mps.synchronize()
 
     def empty_cache(self, device: Device) -> None:
-        devices.empty_cache(device)
+        if device.kind == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+        elif device.kind == "mps":
+            import torch
+
+            torch.mps.empty_cache()
 
     def reset_peak_memory(self, device: Device) -> None:
-        devices.reset_peak_memory(device)
+        """CUDA only: MPS has no peak counter."""
+        if device.kind == "cuda":
+            import torch
+
+            torch.cuda.reset_peak_memory_stats(device.torch_name)
 
     def peak_memory(self, device: Device) -> tuple[int | None, str]:
-        return devices.peak_memory(device)
+        """CUDA: peak allocated by this process since the last reset (not device-wide NVML usage).
+        MPS: memory the Metal driver has allocated for this process, a pool size and not a peak.
+        CPU: ``None``; resident memory of the process is not attributable to one model."""
+        if device.kind == "cuda":
+            import torch
+
+            return int(torch.cuda.max_memory_allocated(device.torch_name)), "cuda peak allocated"
+        if device.kind == "mps":
+            import torch
+
+            return int(torch.mps.driver_allocated_memory()), "mps driver-allocated pool (not a peak)"
+        return None, "not measured on cpu"
 
     def thread_info(self) -> dict[str, Any]:
-        return devices.thread_info()
+        """Plus torch's intra-op threads."""
+        info = super().thread_info()
+        try:
+            import torch
+        except ImportError:
+            info["torch_threads"] = None
+        else:
+            info["torch_threads"] = torch.get_num_threads()
+        return info
 
     def describe(self, device: Device) -> str:
-        return devices.describe(device)
+        if device.kind == "cuda":
+            import torch
+
+            return str(torch.cuda.get_device_name(device.torch_name))
+        return super().describe(device)
 
 
 class CTranslate2Runtime(Runtime):
@@ -155,10 +226,112 @@ class CTranslate2Runtime(Runtime):
         return {**super().thread_info(), "torch_threads": None}
 
 
+class WhisperCppRuntime(Runtime):
+    """whisper.cpp (pywhispercpp): only the backends its build was compiled with, read from its
+    system info, whose section labels are ggml's backends (``CPU``; ``MTL`` or ``Metal``; ``CUDA``;
+    ``BLAS``). A CPU-only wheel on a CUDA machine or a Mac says so. ``system_info`` stands in for
+    the build's own string in tests."""
+
+    name = "whisper_cpp"
+
+    def __init__(self, system_info: Callable[[], str] | None = None) -> None:
+        self._system_info = system_info
+
+    def system_info(self) -> str:
+        if self._system_info is not None:
+            return self._system_info()
+        try:
+            import _pywhispercpp
+        except ImportError:
+            return ""
+        return str(_pywhispercpp.whisper_print_system_info())
+
+    def backends(self) -> list[str]:
+        """The build's ggml backends (``Metal`` for ``MTL``), in the order it lists them."""
+        labels = [chunk.split(":")[0].strip() for chunk in self.system_info().split("|") if ":" in chunk]
+        names = {"MTL": "Metal", "METAL": "Metal"}
+        return list(dict.fromkeys(names.get(label.upper(), label) for label in labels
+                                  if label and label.upper() != "WHISPER"))
+
+    def _lacks(self, device: Device, backend: str) -> str | None:
+        found = self.backends()
+        if not found:
+            return f"{device}: whisper.cpp (pywhispercpp) is not installed or gave no system info"
+        if backend in found:
+            return None
+        return (f"{device}: this whisper.cpp build has no {backend} backend (its system info lists "
+                f"{', '.join(found)})")
+
+    def cuda_device_count(self) -> int:
+        return (nvml.device_count() or 0) if "CUDA" in self.backends() else 0
+
+    def unavailable_reason(self, device: Device) -> str | None:
+        if device.kind == "cuda":
+            lacks = self._lacks(device, "CUDA")
+            count = nvml.device_count()
+            if lacks is not None or count is None:  # no NVML to count with: the load checks the log
+                return lacks
+        return super().unavailable_reason(device)
+
+    def mps_unavailable(self) -> str | None:
+        return self._lacks(Device("mps"), "Metal")
+
+    def thread_info(self) -> dict[str, Any]:
+        return {**super().thread_info(), "torch_threads": None}
+
+
+class MlxRuntime(Runtime):
+    """Apple MLX (mlx-whisper): its Metal GPU is asrbench's ``mps``, asked of MLX itself
+    (``mx.metal.is_available()``), so a CPU-only MLX build (Linux, ``mlx[cpu]``) says it has no
+    Metal. Peak memory is MLX's own allocator peak. ``metal`` stands in for MLX's answer in tests."""
+
+    name = "mlx"
+
+    def __init__(self, metal: Callable[[], bool] | None = None) -> None:
+        self._metal = metal
+
+    def mps_unavailable(self) -> str | None:
+        where = f"{platform.system()} {platform.machine()}"
+        if self._metal is not None:
+            return None if self._metal() else f"mps: this MLX build has no Metal GPU on {where}"
+        try:
+            import mlx.core as mx
+        except ImportError:
+            return "mps: MLX is not installed"
+        if mx.metal.is_available():
+            return None
+        return f"mps: this MLX build (mlx {mx.__version__}) has no Metal GPU on {where}"
+
+    def synchronize(self, device: Device) -> None:
+        import mlx.core as mx
+
+        mx.synchronize()
+
+    def empty_cache(self, device: Device) -> None:
+        import mlx.core as mx
+
+        mx.clear_cache()
+
+    def reset_peak_memory(self, device: Device) -> None:
+        import mlx.core as mx
+
+        mx.reset_peak_memory()
+
+    def peak_memory(self, device: Device) -> tuple[int | None, str]:
+        import mlx.core as mx
+
+        return int(mx.get_peak_memory()), "mlx peak allocated"
+
+    def thread_info(self) -> dict[str, Any]:
+        return {**super().thread_info(), "torch_threads": None}
+
+
 _RUNTIMES: dict[str, Runtime] = {
     "cpu": Runtime(),
     "torch": TorchRuntime(),
     "ctranslate2": CTranslate2Runtime(),
+    "mlx": MlxRuntime(),
+    "whisper_cpp": WhisperCppRuntime(),
 }
 
 
@@ -186,13 +359,22 @@ def machine_unavailable_reason(device: Device) -> str | None:
     if device.kind == "mps" and platform.system() != "Darwin":
         return (f"mps: Apple MPS is not available on {platform.system()} {platform.machine()} "
                 "(macOS only)")
-    if device.kind == "cuda" and _nvml_count() == 0:  # no driver: no library can have CUDA
+    if device.kind == "cuda" and nvml.device_count() == 0:  # no driver: no library can have CUDA
         return f"{device}: CUDA is not available on this machine (NVML: no NVIDIA driver or GPU)"
     order = ("ctranslate2", "torch") if device.kind == "cuda" else ("torch",)
     reasons = [get_runtime(name).unavailable_reason(device) for name in order]
     if any(reason is None for reason in reasons):
         return None
     return reasons[-1]
+
+
+def resolve_device(name: str) -> Device:
+    """Read one ``--asr-device`` value: a named device (:func:`~asrbench.hardware.devices.parse_device`),
+    or ``auto``, resolved here once to the best device of this machine, with why in ``chosen``."""
+    if name.strip().lower() == "auto":
+        device, why = best_device()
+        return Device(device.kind, device.index, chosen=f"auto: {why}")
+    return parse_device(name)
 
 
 def best_device() -> tuple[Device, str]:
@@ -249,36 +431,12 @@ def placement_error(requested: Device, actual: str | None) -> str | None:
     return None
 
 
-def _nvml_count() -> int | None:
-    """NVIDIA GPUs the driver reports (0 without a driver); ``None`` when NVML is not installed."""
+def _cpu_name() -> str | None:
     try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except Exception:  # NVMLError_LibraryNotFound / DriverNotLoaded: no driver here
-        return 0
-    try:
-        return int(pynvml.nvmlDeviceGetCount())
-    except Exception:
-        return 0
-    finally:
-        pynvml.nvmlShutdown()
-
-
-def _nvml_name(index: int) -> str | None:
-    """The GPU's name from NVML (``nvidia-ml-py``, the ``cuda`` extra), without torch."""
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-        try:
-            name = pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(index))
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # no driver, no such index: the name is a nicety
-        return None
-    return name.decode() if isinstance(name, bytes) else str(name)
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
