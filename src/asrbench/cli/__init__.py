@@ -19,9 +19,14 @@ __all__ = ["main"]
 def _convert(args: argparse.Namespace) -> int:
     from asrbench.engines.convert import convert_to_whisper
 
+    if args.to == "ggml":  # whisper.cpp's file, from a CTranslate2 folder or a .pt checkpoint
+        from asrbench.engines.convert_ggml import convert_to_ggml
+
+        print(f"wrote {convert_to_ggml(Path(args.source), Path(args.dest))}")
+        return 0
     if args.to != "whisper":
-        raise AsrBenchError(f"--to {args.to!r}: only 'whisper' (an openai-whisper checkpoint) is "
-                            "supported")
+        raise AsrBenchError(f"--to {args.to!r}: valid: 'whisper' (an openai-whisper checkpoint), "
+                            "'ggml' (a whisper.cpp file)")
     dest = convert_to_whisper(Path(args.source), Path(args.dest))
     print(f"wrote {dest}")
     return 0
@@ -113,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     convert = commands.add_parser("convert", help="convert a CTranslate2 Whisper model folder")
     convert.add_argument("source", help="CTranslate2 model folder (holds model.bin)")
-    convert.add_argument("dest", help="output checkpoint path (.pt)")
+    convert.add_argument("dest", help="output path (.pt for whisper, .bin for ggml)")
     convert.add_argument("--to", default="whisper", help="target format (default: whisper)")
     convert.set_defaults(func=_convert)
 
