@@ -8,8 +8,9 @@ not assumed usable by another (a CPU-only torch build on a CUDA machine, say).
 Each runtime is registered by name; an engine names its runtime in ``Engine.runtime``. Tests
 register fake runtimes to simulate devices this machine lacks.
 
-torch's answers live in :class:`TorchRuntime` itself (torch is imported inside its methods, so
-parsing options stays cheap); NVML, which needs neither library, is asked through
+The interface and its CPU answers are :class:`~asrbench.hardware.runtime_base.Runtime`; torch's
+answers live in :mod:`asrbench.hardware.torch_runtime` (both re-exported here); CTranslate2,
+whisper.cpp and MLX answer below. NVML, which needs none of them, is asked through
 :mod:`asrbench.hardware.nvml`.
 
 Also here: the device option's parser (:func:`resolve_device`: named devices, and ``auto``, the best
@@ -20,7 +21,6 @@ device of this machine, :func:`best_device`), where a loaded model's weights rea
 
 from __future__ import annotations
 
-import os
 import platform
 import re
 from collections.abc import Callable
@@ -28,6 +28,8 @@ from typing import Any
 
 from asrbench.hardware import nvml
 from asrbench.hardware.devices import Device, parse_device
+from asrbench.hardware.runtime_base import Runtime
+from asrbench.hardware.torch_runtime import TorchRuntime, mps_fallback_enabled, torch_module_device
 
 __all__ = [
     "CTranslate2Runtime",
@@ -46,160 +48,6 @@ __all__ = [
 ]
 
 _ACTUAL_RE = re.compile(r"^(cpu|cuda|mps|meta)(?::(\d+))?$")
-
-
-class Runtime:
-    """A plain CPU runtime; subclasses answer for the accelerators their library drives."""
-
-    name = "cpu"
-
-    def cuda_device_count(self) -> int:
-        """CUDA devices this runtime can use (0 when it has no CUDA support)."""
-        return 0
-
-    def mps_unavailable(self) -> str | None:
-        """Why this runtime cannot use Apple MPS here, or ``None`` when it can."""
-        return f"mps: {self.name} has no MPS backend"
-
-    def unavailable_reason(self, device: Device) -> str | None:
-        """Why ``device`` cannot be used through this runtime on this machine, or ``None``."""
-        if device.kind == "cpu":
-            return None
-        if device.kind == "mps":
-            return self.mps_unavailable()
-        count = self.cuda_device_count()
-        if count == 0:
-            return f"{device}: CUDA is not available to {self.name} on this machine"
-        if device.index is not None and device.index >= count:
-            return f"{device}: only {count} CUDA device(s) present (cuda:0 to cuda:{count - 1})"
-        return None
-
-    def cpu_fallback(self, device: Device) -> bool | None:
-        """Whether operators ``device`` lacks may silently run on the CPU (``None``: not a question
-        for this runtime and device)."""
-        return None
-
-    def synchronize(self, device: Device) -> None:
-        """Wait for queued work so that a timer stopped afterwards measures all of it."""
-
-    def empty_cache(self, device: Device) -> None:
-        """Return cached device memory after a model is dropped."""
-
-    def reset_peak_memory(self, device: Device) -> None:
-        """Start a new peak-memory window where the runtime keeps one."""
-
-    def peak_memory(self, device: Device) -> tuple[int | None, str]:
-        """Bytes and what they mean; ``None`` when this runtime gives no such figure."""
-        return None, f"not measured by {self.name}"
-
-    def thread_info(self) -> dict[str, Any]:
-        """CPU thread settings that change timings."""
-        return {"cpu_count": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
-
-    def describe(self, device: Device) -> str:
-        """A human name for the hardware behind ``device``."""
-        if device.kind == "cuda":
-            return nvml.device_name(device.index or 0) or f"CUDA device {device.index or 0}"
-        if device.kind == "mps":
-            return f"Apple {platform.machine()} (MPS)"
-        return _cpu_name() or platform.processor() or platform.machine()
-
-
-class TorchRuntime(Runtime):
-    """PyTorch: imported only when a torch engine or a torch device asks."""
-
-    name = "torch"
-
-    def cuda_device_count(self) -> int:
-        try:
-            import torch
-        except ImportError:
-            return 0
-        return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
-
-    def unavailable_reason(self, device: Device) -> str | None:
-        if device.kind == "cpu":
-            return None
-        try:
-            import torch
-        except ImportError:
-            return f"{device}: torch is not installed"
-        if device.kind == "cuda":
-            if not torch.cuda.is_available():
-                return f"{device}: CUDA is not available on this machine (torch {torch.__version__})"
-            count = torch.cuda.device_count()
-            if device.index is not None and device.index >= count:
-                return f"{device}: only {count} CUDA device(s) present"
-            return None
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            built = bool(mps is not None and mps.is_built())
-            where = f"{platform.system()} {platform.machine()}"
-            why = "this torch build has MPS but no Metal device" if built else "torch has no MPS here"
-            return f"mps: Apple MPS is not available on {where} ({why})"
-        return None
-
-    def cpu_fallback(self, device: Device) -> bool | None:
-        return mps_fallback_enabled() if device.kind == "mps" else None
-
-    def synchronize(self, device: Device) -> None:
-        if device.kind == "cuda":
-            import torch
-
-            torch.cuda.synchronize(device.torch_name)
-        elif device.kind == "mps":
-            import torch
-
-            torch.mps.synchronize()
-
-    def empty_cache(self, device: Device) -> None:
-        if device.kind == "cuda":
-            import torch
-
-            torch.cuda.empty_cache()
-        elif device.kind == "mps":
-            import torch
-
-            torch.mps.empty_cache()
-
-    def reset_peak_memory(self, device: Device) -> None:
-        """CUDA only: MPS has no peak counter."""
-        if device.kind == "cuda":
-            import torch
-
-            torch.cuda.reset_peak_memory_stats(device.torch_name)
-
-    def peak_memory(self, device: Device) -> tuple[int | None, str]:
-        """CUDA: peak allocated by this process since the last reset (not device-wide NVML usage).
-        MPS: memory the Metal driver has allocated for this process, a pool size and not a peak.
-        CPU: ``None``; resident memory of the process is not attributable to one model."""
-        if device.kind == "cuda":
-            import torch
-
-            return int(torch.cuda.max_memory_allocated(device.torch_name)), "cuda peak allocated"
-        if device.kind == "mps":
-            import torch
-
-            return int(torch.mps.driver_allocated_memory()), "mps driver-allocated pool (not a peak)"
-        return None, "not measured on cpu"
-
-    def thread_info(self) -> dict[str, Any]:
-        """Plus torch's intra-op threads."""
-        info = super().thread_info()
-        try:
-            import torch
-        except ImportError:
-            info["torch_threads"] = None
-        else:
-            info["torch_threads"] = torch.get_num_threads()
-        return info
-
-    def describe(self, device: Device) -> str:
-        if device.kind == "cuda":
-            import torch
-
-            return str(torch.cuda.get_device_name(device.torch_name))
-        return super().describe(device)
 
 
 class CTranslate2Runtime(Runtime):
@@ -300,7 +148,7 @@ class MlxRuntime(Runtime):
             return "mps: MLX is not installed"
         if mx.metal.is_available():
             return None
-        return f"mps: this MLX build (mlx {mx.__version__}) has no Metal GPU on {where}"
+        return f"mps: this MLX build (mlx {getattr(mx, "__version__", "?")}) has no Metal GPU on {where}"
 
     def synchronize(self, device: Device) -> None:
         import mlx.core as mx
@@ -388,22 +236,6 @@ def best_device() -> tuple[Device, str]:
     return Device("cpu"), "no CUDA or MPS device here"
 
 
-def mps_fallback_enabled() -> bool:
-    """True when ``PYTORCH_ENABLE_MPS_FALLBACK`` lets torch run operators missing on MPS on the CPU.
-
-    Such a run is not a pure MPS result: some of the work happened on the CPU, silently.
-    """
-    value = os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK", "").strip().lower()
-    return value in {"1", "true", "yes", "on"}
-
-
-def torch_module_device(module: Any) -> str:
-    """Where a torch module's parameters and buffers are: ``"cuda:0"``, or ``"cpu+mps:0"`` if split."""
-    tensors = [*module.parameters(), *module.buffers()]
-    found = sorted({str(t.device) for t in tensors})
-    return "+".join(found) if found else "no parameters"
-
-
 def _parse_actual(text: str) -> Device | None:
     match = _ACTUAL_RE.match(text.strip().lower())
     if match is None:
@@ -430,13 +262,3 @@ def placement_error(requested: Device, actual: str | None) -> str | None:
             return f"its weights are on {actual}, not on {requested}"
     return None
 
-
-def _cpu_name() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
