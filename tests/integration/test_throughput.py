@@ -91,3 +91,75 @@ def test_batch_size_must_be_positive(project):
     result = project.runpytest_inprocess(*CPU, "--asr-batch-size", "0")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--asr-batch-size 0: must be at least 1*"])
+
+
+BATCH_ENGINES = (
+    "import os, time\n"
+    "from stub_engine import StubEngine\n"
+    "from asrbench.engines import register_engine\n"
+    "class HangingBatch(StubEngine):\n"
+    "    name = 'hangbatch'\n"
+    "    def transcribe_batch(self, audio):\n"
+    "        time.sleep(float(os.environ['STUB_HANG']))\n"
+    "        return super().transcribe_batch(audio)\n"
+    "class OomBatch(StubEngine):\n"
+    "    name = 'oombatch'\n"
+    "    def transcribe_batch(self, audio):\n"
+    "        raise RuntimeError('CUDA out of memory. Tried to allocate 2.00 GiB')\n"
+    "register_engine('stub', StubEngine)\n"
+    "register_engine('hangbatch', HangingBatch)\n"
+    "register_engine('oombatch', OomBatch)\n"
+)
+
+
+def test_a_hanging_batch_fails_its_test_by_timeout_and_the_run_goes_on(project, monkeypatch):
+    project.makeconftest(BATCH_ENGINES)
+    monkeypatch.setenv("STUB_HANG", "4")
+    result = project.runpytest_inprocess(
+        "--asr-model", "hangbatch:answers.json", "--asr-model", "stub:answers.json",
+        "--asr-dataset", "data/set.jsonl", "--asr-device", "cpu", "--asr-warmup", "0",
+        "--asr-rounds", "1", "--asr-batch-size", "2", "--asr-timeout", "1",
+        "--asr-report", "out.json", "-p", "no:cacheprovider", "-p", "no:randomly")
+    # the hanging model's utterances and corpus pass before its throughput test; the next model
+    # runs all five of its tests
+    result.assert_outcomes(passed=4 + 5, failed=1)
+    result.stdout.fnmatch_lines([
+        "*hangbatch:answers.json on cpu, set, batch 1 of 2 (2 clips): "
+        "no answer after --asr-timeout 1 s*",
+        "*throughput (batched*",
+        "*stub:answers.json / cpu / set: batch 2, RTFx * one at a time*"])
+    assert "Traceback" not in result.stdout.str()
+    [batched] = _report(project)["throughput"]
+    assert batched["model"] == "stub:answers.json"
+
+
+def test_an_out_of_memory_batch_frees_the_model_and_fails_its_later_tests(project):
+    project.makeconftest(BATCH_ENGINES)
+    data = project.path / "data"
+    (data / "other.jsonl").write_text((data / "set.jsonl").read_text())
+    result = project.runpytest_inprocess(
+        "--asr-model", "oombatch:answers.json", "--asr-model", "stub:answers.json",
+        "--asr-dataset", "data/set.jsonl", "--asr-dataset", "data/other.jsonl",
+        "--asr-device", "cpu", "--asr-warmup", "0", "--asr-rounds", "1",
+        "--asr-batch-size", "2", "--asr-report", "out.json", "-p", "no:cacheprovider",
+        "-p", "no:randomly", "-rN")
+    # oombatch: set's utterances and corpus pass, its throughput runs out of memory; the model is
+    # released, so all five tests on the other dataset fail in one line; stub: ten pass
+    result.assert_outcomes(passed=4 + 10, failed=1 + 5)
+    out = result.stdout.str()
+    reason = ("oombatch:answers.json on cpu, set, batch 1 of 2 (2 clips): out of memory "
+              "(RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB); model released")
+    lines = out.splitlines()
+    assert lines.count(reason) == 1  # the throughput test's one line
+    assert lines.count("oombatch:answers.json on cpu: not run after an earlier failure "
+                       f"({reason})") == 5
+    assert "Traceback" not in out
+    from stub_engine import StubEngine
+
+    assert [spec for spec, _ in StubEngine.loads] == ["oombatch:answers.json", "stub:answers.json"]
+    assert StubEngine.alive_at_load == [0, 0]  # the first model was gone before the second loaded
+    report = _report(project)
+    assert {(t["model"], t["dataset"]) for t in report["throughput"]} == {
+        ("stub:answers.json", "set"), ("stub:answers.json", "other")}
+    failed = {(f["model"], f["dataset"]) for f in report["failures"]}
+    assert failed == {("oombatch:answers.json", "other")}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asrbench.bench import session as session_module
+from asrbench.bench import audio_cache
 from asrbench.bench.guard import call_with_timeout, is_out_of_memory, one_line
 from asrbench.bench.session import BenchSession
 from asrbench.config.options import Settings
@@ -45,11 +45,11 @@ def test_the_audio_cache_keeps_memory_bounded(tmp_path, monkeypatch):
         sf.write(tmp_path / f"{uid}.wav", np.zeros(16000, np.int16), 16000)
         items.append(UtteranceSpec(uid, tmp_path / f"{uid}.wav", "x"))
     data = Dataset("d", "d", tuple(items))
-    monkeypatch.setattr(session_module, "AUDIO_CACHE_BYTES", 2 * 16000 * 4)
+    monkeypatch.setattr(audio_cache, "AUDIO_CACHE_BYTES", 2 * 16000 * 4)
     bench = BenchSession(Settings.build(datasets=["smoke"]))
     for item in items:
         bench.utterance(data, item)
-    assert [uid for _, uid in bench._audio] == ["c", "d"]  # the two most recent clips
+    assert [uid for _, uid in bench.audio] == ["c", "d"]  # the two most recent clips
     assert bench.utterance(data, items[3]) is bench.utterance(data, items[3])
 
 

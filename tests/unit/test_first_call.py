@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from asrbench.bench import runner
+from asrbench.bench.results import ModelKey
 from asrbench.config.options import Settings
 from asrbench.core.errors import EngineError
 from asrbench.engines import registry as base
@@ -46,7 +47,7 @@ def test_the_first_call_is_the_first_warm_up_and_is_made_once(session):
     spec = session.settings.models[0]
     model, first = _measure(session, spec, "c0")
     assert model.engine.calls == 1 + 2  # first call (the warm-up) + 2 rounds, no call more
-    assert first.warmup_latencies[0] == session.first_calls[(spec.label, "cpu")]
+    assert first.warmup_latencies[0] == session.models.first_calls[ModelKey(spec.label, "cpu")]
     _measure(session, spec, "c1")
     assert model.engine.calls == 3 + 1 + 2  # its own warm-up + rounds
 
@@ -58,7 +59,7 @@ def test_a_model_loaded_again_gets_a_cold_first_call_again(session):
     reloaded, again = _measure(session, one, "c1")
     assert reloaded.engine.calls == 1 + 2
     # the reported first call is the reloaded model's, made on c1 as its first warm-up
-    assert session.first_calls[(one.label, "cpu")] == again.warmup_latencies[0]
+    assert session.models.first_calls[ModelKey(one.label, "cpu")] == again.warmup_latencies[0]
     assert again.warmup_latencies[0] != before.warmup_latencies[0]
 
 
@@ -79,4 +80,4 @@ def test_a_failed_first_call_is_not_tried_again(session, monkeypatch):
     _, result = _measure(session, spec, "c1")
     assert model.engine.calls == 1 + 1 + 2  # the failed call, then c1's warm-up and rounds
     assert len(result.warmup_latencies) == 1
-    assert (spec.label, "cpu") not in session.first_calls  # no first-call latency to report
+    assert ModelKey(spec.label, "cpu") not in session.models.first_calls  # no first-call latency

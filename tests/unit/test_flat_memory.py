@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 
 from asrbench.bench import runner
-from asrbench.bench.session import AUDIO_CACHE_SIZE, BenchSession
+from asrbench.bench.audio_cache import AUDIO_CACHE_SIZE
+from asrbench.bench.session import BenchSession
 from asrbench.config.options import Settings
 from asrbench.engines import registry as base
 from asrbench.hardware.devices import Device
@@ -42,8 +43,8 @@ def test_audio_cache_is_bounded_and_least_recently_used(session):
     assert session.utterance(dataset, dataset.items[0]) is first  # a repeat is a cache hit
     for item in dataset.items:
         session.utterance(dataset, item)
-        assert len(session._audio) <= AUDIO_CACHE_SIZE
-    assert [uid for _, uid in session._audio] == [i.id for i in dataset.items[-AUDIO_CACHE_SIZE:]]
+        assert len(session.audio) <= AUDIO_CACHE_SIZE
+    assert [uid for _, uid in session.audio] == [i.id for i in dataset.items[-AUDIO_CACHE_SIZE:]]
     assert session.utterance(dataset, dataset.items[0]) is not first  # evicted, decoded again
 
 
@@ -63,6 +64,6 @@ def test_a_whole_dataset_run_keeps_results_but_not_audio(session):
     summary = runner.corpus_summary(session, model, dataset)
     gc.collect()
     assert summary.utterances == CLIPS
-    assert len(session.results) == CLIPS
+    assert len(session.store) == CLIPS
     assert len(alive) == CLIPS
     assert sum(ref() is not None for ref in alive) <= AUDIO_CACHE_SIZE

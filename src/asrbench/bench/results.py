@@ -1,11 +1,14 @@
-"""Result records: one per transcription, and the per model × device × dataset summary.
+"""Result records: one per transcription, the per model × device × dataset summary, the batched run.
 
 Frozen dataclasses with ``as_dict`` for the JSON report; pytest-benchmark's ``extra_info`` is
-:meth:`UtteranceResult.extra_info`, derived from it.
+:meth:`UtteranceResult.extra_info`, derived from it. Everything a run measures is keyed by one typed
+key: :class:`RunKey` (model, device, dataset), and :class:`ModelKey` (model, device) for what
+belongs to a loaded model (its load, first call, memory).
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +25,8 @@ from asrbench.scoring.metrics import (
     total,
 )
 
-__all__ = ["FailedUtterance", "LoadInfo", "RunSummary", "UtteranceResult", "summarise"]
+__all__ = ["FailedUtterance", "LoadInfo", "ModelKey", "RunKey", "RunSummary", "ThroughputResult",
+           "UtteranceResult", "summarise"]
 
 #: Figures asrbench measures itself: never taken from, or overwritten by, an engine's ``info()``.
 CORE_FIELDS = frozenset({
@@ -31,6 +35,39 @@ CORE_FIELDS = frozenset({
     "latency_mean",
     "load_seconds", "normaliser", "identity", "engine_info", "extra",
 })
+
+
+@dataclass(frozen=True, order=True)
+class ModelKey:
+    """A model (its label, unique in a run) on a device: what a load, a first call and a memory
+    reading belong to."""
+
+    model: str
+    device: str
+
+    def __str__(self) -> str:
+        return f"{self.model} on {self.device}"
+
+
+@dataclass(frozen=True, order=True)
+class RunKey:
+    """One run: a model (its label) on a device over a dataset; results and summaries are keyed
+    by it, and it orders as the report lists runs (model, device, dataset)."""
+
+    model: str
+    device: str
+    dataset: str
+
+    @property
+    def model_key(self) -> ModelKey:
+        return ModelKey(self.model, self.device)
+
+    def as_tuple(self) -> tuple[str, str, str]:
+        """``(model, device, dataset)``: how a saved run's figures are keyed."""
+        return (self.model, self.device, self.dataset)
+
+    def __str__(self) -> str:
+        return f"{self.model} / {self.device} / {self.dataset}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +100,10 @@ class FailedUtterance:
                 "dataset": self.dataset, "error_type": self.error_type,
                 "message": self.message, "audio": self.audio}
 
+    @property
+    def run_key(self) -> RunKey:
+        return RunKey(self.model, self.device, self.dataset)
+
 
 @dataclass(frozen=True)
 class UtteranceResult(Rates):
@@ -89,6 +130,10 @@ class UtteranceResult(Rates):
     def __post_init__(self) -> None:
         if not self.latencies:
             raise ValueError(f"{self.id}: no measured calls recorded")
+
+    @property
+    def run_key(self) -> RunKey:
+        return RunKey(self.model, self.device, self.dataset)
 
     @property
     def latency(self) -> float:
@@ -188,6 +233,8 @@ class RunSummary(Rates):
     normaliser: str
     info: dict[str, Any] = field(default_factory=dict)
     identity: dict[str, Any] = field(default_factory=dict)
+    #: Each utterance's word counts, by id: what a baseline's paired significance test compares.
+    utterance_words: dict[str, Counts] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def engine_info(self) -> dict[str, Any]:
@@ -196,8 +243,8 @@ class RunSummary(Rates):
         return nested if isinstance(nested, dict) else {}
 
     @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.model, self.device, self.dataset)
+    def key(self) -> RunKey:
+        return RunKey(self.model, self.device, self.dataset)
 
     def as_dict(self) -> dict[str, Any]:
         facts = {k: v for k, v in self.info.items() if k not in CORE_FIELDS}
@@ -264,4 +311,68 @@ def summarise(
         normaliser=normaliser,
         info={**(load.info if load else {}), **(info or {})},
         identity={**(load.identity if load else {}), **(identity or {})},
+        utterance_words={r.id: r.score.words for r in results},
     )
+
+
+@dataclass(frozen=True)
+class ThroughputResult:
+    """A dataset transcribed in batches by one model on one device (see
+    :mod:`asrbench.bench.throughput`), beside its one-at-a-time RTFx."""
+
+    model: str
+    device: str
+    dataset: str
+    batch_size: int
+    batches: int
+    utterances: int
+    audio_seconds: float
+    passes: tuple[float, ...]
+    warmup: bool
+    words: Counts
+    sequential_rtfx: float
+
+    @property
+    def key(self) -> RunKey:
+        return RunKey(self.model, self.device, self.dataset)
+
+    @property
+    def seconds(self) -> float:
+        """The median pass: seconds to transcribe the whole dataset in batches."""
+        return statistics.median(self.passes)
+
+    @property
+    def rtfx(self) -> float:
+        return self.audio_seconds / self.seconds if self.seconds > 0 else math.inf
+
+    @property
+    def speedup(self) -> float:
+        """Batched RTFx over one-at-a-time RTFx (above 1: batching is faster)."""
+        if self.sequential_rtfx <= 0 or not math.isfinite(self.sequential_rtfx):
+            return math.nan
+        return self.rtfx / self.sequential_rtfx
+
+    @property
+    def wer(self) -> float:
+        return self.words.rate
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "model": self.model,
+            "device": self.device,
+            "dataset": self.dataset,
+            "batch_size": self.batch_size,
+            "batches": self.batches,
+            "utterances": self.utterances,
+            "audio_seconds": self.audio_seconds,
+            "seconds": self.seconds,
+            "passes": list(self.passes),
+            "warmup_batch": self.warmup,
+            "rtfx": self.rtfx,
+            "sequential_rtfx": self.sequential_rtfx,
+            "speedup": self.speedup,
+            "wer": self.wer,
+            "word_errors": self.words.as_dict(),
+        }
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in data.items()}

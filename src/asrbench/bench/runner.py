@@ -1,7 +1,9 @@
-"""Benchmark one utterance or a corpus: measure through :mod:`asrbench.bench.protocol`, score, record.
+"""Benchmark one utterance, a corpus or a dataset in batches: measure, score, record.
 
 The clock runs only in :mod:`asrbench.bench.protocol`; this module decides which calls are made (the
 model's first call once per model × device, then the protocol's rounds) and records the results.
+Throughput mode (:mod:`asrbench.bench.throughput`) is run from here, after the corpus figures it is
+compared with.
 
 Every transcription goes through :func:`guarded`: an engine exception becomes a one-line
 :class:`EngineError` naming the model, utterance and file; a hang past ``--asr-timeout`` or an
@@ -10,20 +12,22 @@ out-of-memory error also poisons the model, so the run moves on to the next one.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-from asrbench.bench.guard import TranscriptionTimeout, call_with_timeout, is_out_of_memory, one_line
+from asrbench.bench import guard
+from asrbench.bench.models import LoadedModel
 from asrbench.bench.protocol import Measurement, Timer, benchmark_group, measure
-from asrbench.bench.results import RunSummary, UtteranceResult, summarise
-from asrbench.bench.session import BenchSession, LoadedModel
-from asrbench.core.errors import AsrBenchError, EngineError, UtterancesFailed
+from asrbench.bench.results import RunKey, RunSummary, ThroughputResult, UtteranceResult, summarise
+from asrbench.bench.session import BenchSession
+from asrbench.bench.throughput import measure_throughput
+from asrbench.core.errors import AsrBenchError, UtterancesFailed
 from asrbench.data.datasets import Dataset, Utterance
 from asrbench.scoring.metrics import get_normaliser, score
 
 __all__ = ["benchmark_utterance", "corpus_summary", "describe", "first_call", "guarded",
-           "measure_utterance"]
+           "measure_utterance", "run_throughput"]
 
 
 def describe(model: LoadedModel, utterance: Utterance) -> str:
@@ -34,46 +38,24 @@ def describe(model: LoadedModel, utterance: Utterance) -> str:
 
 def guarded[T](session: BenchSession, model: LoadedModel, what: str, call: Callable[[], T]) -> T:
     """``call()``, with engine failures turned into one-line errors and bad models poisoned."""
-    try:
-        return call()
-    except TranscriptionTimeout as exc:
-        session.poison(model, exc)
-        raise
-    except AsrBenchError:
-        raise
-    except Exception as exc:
-        if not is_out_of_memory(exc):
-            raise EngineError(f"{what}: transcription failed ({one_line(exc)})") from exc
-        error = EngineError(f"{what}: out of memory ({one_line(exc)}); model released")
-        traceback.clear_frames(exc.__traceback__)  # the frames hold the engine and its tensors
-        session.poison(model, error)
-    raise error
+    return guard.guarded(call, what=what, poison=partial(session.models.poison, model))
 
 
 def _timer(session: BenchSession, model: LoadedModel, what: str) -> Timer:
     """The model's timer, each call under ``--asr-timeout`` (the clock runs in the worker)."""
-    timeout = session.settings.timeout
-    if timeout is None:
-        return model.timer()
-
-    def wrap(timed: Callable[[], tuple[str, float]]) -> tuple[str, float]:
-        return call_with_timeout(timed, timeout, what=what)
-
-    return model.timer(wrap=wrap)
+    return model.timer(wrap=guard.with_timeout(session.settings.timeout, what=what))
 
 
 def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) -> float | None:
     """Make and time the model's first call after loading, once per load: its seconds if it was
     made now, else None. A first call that fails is not tried again: the next utterance's calls
     are warm-ups and rounds as usual, and no first-call latency is reported."""
-    key = (model.label, str(model.device))
-    if key in session.first_call_made:
+    if not session.models.claim_first_call(model):
         return None
-    session.first_call_made.add(key)
     what = describe(model, utterance)
     timer = _timer(session, model, what)
     seconds = guarded(session, model, what, lambda: timer.call(utterance.audio)[1])
-    session.first_calls[key] = seconds
+    session.models.first_calls[model.key] = seconds
     return seconds
 
 
@@ -108,8 +90,8 @@ def _result(session: BenchSession, model: LoadedModel, utterance: Utterance,
         latencies=measured.latencies,
         warmup_latencies=measured.warmups,
     )
-    session.record(result)
-    session.note_memory(model)
+    session.store.record(result)
+    session.models.note_memory(model)
     return result
 
 
@@ -132,7 +114,7 @@ def benchmark_utterance(session: BenchSession, benchmark: Any, model: LoadedMode
     benchmark.extra_info.update({
         **facts,  # first: asrbench's own figures below always win
         **result.extra_info(),
-        "first_call_latency": session.first_calls.get((model.label, str(model.device))),
+        "first_call_latency": session.models.first_calls.get(model.key),
         "measured_rounds": len(result.latencies),
         "warmup_rounds": len(result.warmup_latencies),
         "normaliser": session.normaliser,
@@ -158,15 +140,16 @@ def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) 
     :class:`UtterancesFailed` says how many.
     """
     rows = []
-    keys = (model.label, str(model.device), dataset.name)
+    key = RunKey(model.label, str(model.device), dataset.name)
+    store = session.store
     for item in dataset.items:
-        found = session.result(*keys, item.id)
-        if found is None and not session.has_failed(*keys, item.id):
+        found = store.result(key, item.id)
+        if found is None and not store.has_failed(key, item.id):
             try:
                 found = measure_utterance(session, model, session.utterance(dataset, item))
             except AsrBenchError as exc:
-                session.record_failure(*keys, item.id, exc, audio=str(item.path))
-                if session.is_poisoned(model.spec, model.device):
+                store.record_failure(key, item.id, exc, audio=str(item.path))
+                if session.models.is_poisoned(model.key):
                     break
         if found is not None:
             rows.append(found)
@@ -175,5 +158,13 @@ def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) 
         raise UtterancesFailed(f"{model.label} on {model.device}, {dataset.name}: {failed} of "
                                f"{len(dataset.items)} utterances failed: see above")
     return summarise(rows, normaliser=session.normaliser, load=model.load,
-                     info=session.run_info(model.label, str(model.device)),
-                     identity=session.run_identity(dataset.name))
+                     info=session.run_info(model.key), identity=session.run_identity(dataset.name))
+
+
+def run_throughput(session: BenchSession, model: LoadedModel, dataset: Dataset) -> ThroughputResult:
+    """The throughput test's work: one-at-a-time corpus figures, then batches; recorded."""
+    sequential = corpus_summary(session, model, dataset)
+    size = session.settings.batch_size or len(dataset.items)
+    result = measure_throughput(session, model, dataset, size, sequential.rtfx)
+    session.store.record_throughput(result)
+    return result

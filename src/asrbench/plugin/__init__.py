@@ -25,9 +25,9 @@ from asrbench.engines.registry import engine_packages
 from asrbench.plugin import markers
 
 if TYPE_CHECKING:
-    from asrbench.bench.results import RunSummary, UtteranceResult
-    from asrbench.bench.session import BenchSession, LoadedModel
-    from asrbench.bench.throughput import ThroughputResult
+    from asrbench.bench.models import LoadedModel
+    from asrbench.bench.results import RunSummary, ThroughputResult, UtteranceResult
+    from asrbench.bench.session import BenchSession
     from asrbench.data.datasets import Dataset, Utterance
     from asrbench.hardware.devices import Device
     from asrbench.plugin.parametrize import Case
@@ -94,7 +94,7 @@ def bench(config: pytest.Config) -> BenchSession:
     weights.use_cache_dir(settings.cache_dir)
     config.stash[BASELINE] = baseline
     config.stash[BENCH] = session = BenchSession(settings)
-    config.pluginmanager.register(outcomes.Outcomes(session, case_of), "asrbench-outcomes")
+    config.pluginmanager.register(outcomes.Outcomes(session.store, case_of), "asrbench-outcomes")
     if settings.report is not None:
         config.pluginmanager.register(persist.Checkpoints(
             settings.report, lambda complete: _report(config, complete=complete)),
@@ -141,7 +141,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if in_use(session.config):
         from asrbench.plugin.parametrize import unsupported
 
-        bench(session.config).skipped.update(unsupported(session.items))
+        bench(session.config).store.skipped.update(unsupported(session.items))
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
@@ -184,7 +184,7 @@ def asr_device(_asr_case: Case, asr_session: BenchSession) -> Device:
               if _asr_case.model is not None else machine_unavailable_reason(_asr_case.device))
     if reason is not None:
         if _asr_case.model is not None:
-            asr_session.skipped[(_asr_case.model.label, str(_asr_case.device))] = reason
+            asr_session.store.skipped[(_asr_case.model.label, str(_asr_case.device))] = reason
         pytest.skip(reason)
     return _asr_case.device
 
@@ -196,7 +196,7 @@ def asr_model(_asr_case: Case, asr_device: Device, asr_session: BenchSession) ->
     try:
         return asr_session.model(_asr_case.model, asr_device)
     except EngineUnavailable as exc:
-        asr_session.skipped[(_asr_case.model.label, str(asr_device))] = str(exc)
+        asr_session.store.skipped[(_asr_case.model.label, str(asr_device))] = str(exc)
         pytest.skip(str(exc))
 
 
@@ -241,6 +241,7 @@ def asr_max_corpus_wer(_asr_case: Case, asr_session: BenchSession) -> float:
 def asr_baseline(_asr_case: Case, asr_session: BenchSession,
                  request: pytest.FixtureRequest) -> Baseline | None:
     """The ``--asr-baseline`` run's figures for this model × device × dataset, or ``None``."""
+    from asrbench.bench.results import RunKey
     from asrbench.reporting.gates import baseline_for
 
     case = _asr_case
@@ -249,10 +250,9 @@ def asr_baseline(_asr_case: Case, asr_session: BenchSession,
     if asr_session.settings.shard is not None:
         return None  # a shard's partial corpus is compared once the shards are merged
     return baseline_for(request.config.stash[BASELINE],
-                        (case.model.label, str(case.device), case.dataset.name),
+                        RunKey(case.model.label, str(case.device), case.dataset.name),
                         asr_session.settings.baseline_margin,
-                        significant_only=bool(asr_session.settings.baseline_significant),
-                        session=asr_session)
+                        significant_only=bool(asr_session.settings.baseline_significant))
 
 
 @pytest.fixture
@@ -285,13 +285,13 @@ def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset]
 
     Skips with the engine's reason when it has no batched transcription.
     """
-    from asrbench.bench import throughput
+    from asrbench.bench import runner
 
     def run(model: LoadedModel, dataset: Dataset) -> ThroughputResult:
         reason = type(model.engine).batch_unsupported_reason()
         if reason is not None:
             pytest.skip(reason)
-        return throughput.run_throughput(asr_session, model, dataset)
+        return runner.run_throughput(asr_session, model, dataset)
 
     return run
 
@@ -312,15 +312,15 @@ def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str,
                  "shard_ids": [i.id for i in d.items] if settings.shard else None}
                 for d in settings.datasets]
     data = report.build_report(
-        summaries, session.results.values(), skipped=session.skipped,
+        summaries, session.store.utterances(), skipped=session.store.skipped,
         normaliser=session.normaliser, software=versions.software(engine_packages()),
-        failures=session.failures,
+        failures=session.store.failures,
         complete=config.stash.get(COMPLETE, False) if complete is None else complete,
         datasets=datasets, shard=settings.shard.as_dict() if settings.shard else None,
     )
     hooks.report_fields(config, summaries, data["runs"])
-    if session.throughput:
-        data["throughput"] = [r.as_dict() for r in session.throughput.values()]
+    if session.store.throughput:
+        data["throughput"] = [r.as_dict() for r in session.store.throughput.values()]
     return data
 
 
@@ -381,15 +381,15 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
 
         bench_session = bench(config)
         summaries = config.stash.get(SUMMARIES, [])
-        failures = bench_session.failures
-        if summaries or bench_session.skipped or failures or bench_session.throughput:
+        store = bench_session.store
+        if summaries or store.skipped or store.failures or store.throughput:
             terminalreporter.section("asrbench")
-            for line in report.format_summary(summaries, bench_session.skipped):
+            for line in report.format_summary(summaries, store.skipped):
                 terminalreporter.write_line(line)
-            for line in throughput.format_throughput(list(bench_session.throughput.values())):
+            for line in throughput.format_throughput(list(store.throughput.values())):
                 terminalreporter.write_line(line)
-            if failures:
-                terminalreporter.write_line(f"{len(failures)} utterance tests produced no result "
+            if store.failures:
+                terminalreporter.write_line(f"{len(store.failures)} utterance tests produced no result "
                                             "(listed in the report's failures)")
             if bench_session.settings.report is not None:
                 done = "" if config.stash.get(COMPLETE, False) else " (incomplete)"

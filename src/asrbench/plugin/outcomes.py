@@ -4,7 +4,7 @@ An :class:`~asrbench.core.errors.AsrBenchError` (bad audio, an engine error, a t
 did not load) is a fact about the input, not a bug in the test: its test fails with the one-line
 message and no traceback (``--tb=long`` shows it anyway), also when it happened while setting up a
 fixture, where pytest would otherwise call it an error. Every utterance test that ends without a
-result is recorded with :meth:`BenchSession.record_failure`, so the report lists it.
+result is recorded in the run's :class:`~asrbench.bench.store.ResultStore`, so the report lists it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from asrbench.bench.session import BenchSession
+from asrbench.bench.results import RunKey
+from asrbench.bench.store import ResultStore
 from asrbench.core.errors import AsrBenchError
 
 __all__ = ["Outcomes"]
@@ -24,10 +25,10 @@ MARK = "asrbench_failure"
 
 
 class Outcomes:
-    """A pytest plugin object, registered by the asrbench plugin with the run's session."""
+    """A pytest plugin object, registered by the asrbench plugin with the run's result store."""
 
-    def __init__(self, session: BenchSession, case_of: Callable[[pytest.Item], Any]) -> None:
-        self.session = session
+    def __init__(self, store: ResultStore, case_of: Callable[[pytest.Item], Any]) -> None:
+        self.store = store
         self.case_of = case_of
 
     @pytest.hookimpl(wrapper=True)
@@ -50,9 +51,9 @@ class Outcomes:
     def _record(self, case: Any, error: BaseException) -> None:
         model = case.model.label if case.model is not None else "*"
         device = str(case.device) if case.device is not None else "*"
-        keys = (model, device, case.dataset.name, case.item.id)
-        if self.session.result(*keys) is None and not self.session.has_failed(*keys):
-            self.session.record_failure(*keys, error, audio=str(case.item.path))
+        key, uid = RunKey(model, device, case.dataset.name), case.item.id
+        if self.store.result(key, uid) is None and not self.store.has_failed(key, uid):
+            self.store.record_failure(key, uid, error, audio=str(case.item.path))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(

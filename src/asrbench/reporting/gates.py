@@ -18,8 +18,7 @@ from asrbench.reporting.history import SavedRun, find_runs
 from asrbench.scoring.metrics import Counts
 
 if TYPE_CHECKING:
-    from asrbench.bench.results import RunSummary
-    from asrbench.bench.session import BenchSession
+    from asrbench.bench.results import RunKey, RunSummary
 
 __all__ = ["Baseline", "baseline_for", "load_baseline"]
 
@@ -29,8 +28,8 @@ class Baseline:
     """A saved run's corpus WER for one model × device × dataset, and the allowed margin.
 
     ``margin`` is in absolute percentage points. ``counts`` are the baseline's per-utterance word
-    counts; this run's are read from ``session`` when :meth:`check` runs, so a corpus test that
-    transcribed its utterances itself is tested on them too.
+    counts; this run's are the checked summary's own (``RunSummary.utterance_words``), so a corpus
+    test that transcribed its utterances itself is tested on them too.
     """
 
     run: str
@@ -39,7 +38,6 @@ class Baseline:
     normaliser: str
     counts: dict[str, Counts] = field(default_factory=dict)
     significant_only: bool = False
-    session: BenchSession | None = field(default=None, repr=False, compare=False)
 
     def check(self, summary: RunSummary) -> str | None:
         """A failure message when ``summary`` regresses beyond the margin, else ``None``."""
@@ -51,9 +49,7 @@ class Baseline:
         delta = 100 * (summary.wer - self.wer)
         if delta <= self.margin:
             return None
-        current = {key[3]: r.score.words for key, r in
-                   (self.session.results.items() if self.session else ())
-                   if key[:3] == summary.key}
+        current = summary.utterance_words
         test = paired_bootstrap(self.counts, current) if self.counts and current else None
         if self.significant_only and test is not None and not test.significant:
             return None
@@ -72,16 +68,15 @@ def load_baseline(selector: str, storage: Path) -> SavedRun:
     return run
 
 
-def baseline_for(run: SavedRun | None, key: tuple[str, str, str], margin: float, *,
-                 significant_only: bool = False,
-                 session: BenchSession | None = None) -> Baseline | None:
+def baseline_for(run: SavedRun | None, key: RunKey, margin: float, *,
+                 significant_only: bool = False) -> Baseline | None:
     """The gate for ``key`` (model, device, dataset), or ``None`` when the run did not measure it."""
     from asrbench.reporting.compare import utterance_counts
 
     if run is None:
         return None
-    figures = run.runs.get(key)
+    figures = run.runs.get(key.as_tuple())
     if figures is None or figures.get("wer") is None:
         return None
     return Baseline(run.name, float(figures["wer"]), margin, str(figures.get("normaliser")),
-                    utterance_counts(run.utterances, key), significant_only, session)
+                    utterance_counts(run.utterances, key.as_tuple()), significant_only)

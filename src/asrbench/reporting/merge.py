@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from asrbench.bench.results import CORE_FIELDS, UtteranceResult, summarise
+from asrbench.bench.results import CORE_FIELDS, RunKey, UtteranceResult, summarise
 from asrbench.core.errors import ConfigError
 from asrbench.reporting.history import read_block
 from asrbench.reporting.report import REPORT_VERSION, build_report, write_json_atomic
@@ -100,39 +100,41 @@ def merge_reports(paths: Sequence[Path], *, allow_cross_machine: bool = False) -
             if known.get("hash") != ds.get("hash"):
                 raise ConfigError(f"{path}: dataset {ds['name']!r} differs from another shard's "
                                   f"(manifest hash {ds.get('hash')} vs {known.get('hash')})")
-    results: dict[tuple[str, str, str, str], UtteranceResult] = {}
-    where: dict[tuple[str, str, str, str], Path] = {}
+    results: dict[RunKey, dict[str, UtteranceResult]] = {}
+    where: dict[tuple[RunKey, str], Path] = {}
     for path, rep in zip(paths, reports, strict=True):
         for record in rep["utterances"]:
             result = UtteranceResult.from_dict(record)
-            ukey = (result.model, result.device, result.dataset, result.id)
-            if ukey in results:
+            known = results.setdefault(result.run_key, {})
+            if result.id in known:
                 raise ConfigError(f"utterance {result.dataset}/{result.id} of {result.model} on "
-                                  f"{result.device} is in two shards: {where[ukey]} and {path}")
-            results[ukey] = result
-            where[ukey] = path
+                                  f"{result.device} is in two shards: "
+                                  f"{where[result.run_key, result.id]} and {path}")
+            known[result.id] = result
+            where[result.run_key, result.id] = path
     failures = [f for rep in reports for f in rep.get("failures", [])]
-    runs_by_key: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    runs_by_key: dict[RunKey, list[dict[str, Any]]] = {}
     for rep in reports:
         for run in rep["runs"]:
-            runs_by_key.setdefault((run["model"], run["device"], run["dataset"]), []).append(run)
+            runs_by_key.setdefault(RunKey(run["model"], run["device"], run["dataset"]), []).append(run)
     summaries = []
     for key, parts in runs_by_key.items():
         for part in parts[1:]:
             for name in _SAME:
                 if part["identity"].get(name) != parts[0]["identity"].get(name):
-                    raise ConfigError(f"{' / '.join(key)}: shards disagree on {name} "
+                    raise ConfigError(f"{key}: shards disagree on {name} "
                                       f"({parts[0]['identity'].get(name)!r} vs "
                                       f"{part['identity'].get(name)!r})")
-        rows = [r for k, r in results.items() if k[:3] == key]
-        expected = datasets.get(key[2], {}).get("ids")
+        rows = list(results.get(key, {}).values())
+        expected = datasets.get(key.dataset, {}).get("ids")
         if expected is not None:
             have = {r.id for r in rows}
             missing = [uid for uid in expected if uid not in have]
             if missing:
-                failed = {f["id"] for f in failures if (f["model"], f["device"], f["dataset"]) == key}
+                failed = {f["id"] for f in failures
+                          if RunKey(f["model"], f["device"], f["dataset"]) == key}
                 shown = ", ".join(uid + (" (failed)" if uid in failed else "") for uid in missing[:5])
-                raise ConfigError(f"{' / '.join(key)}: {len(missing)} utterance(s) in no shard: "
+                raise ConfigError(f"{key}: {len(missing)} utterance(s) in no shard: "
                                   f"{shown}{', …' if len(missing) > 5 else ''}")
         rows.sort(key=lambda r: expected.index(r.id) if expected else 0)
         facts = {k: v for k, v in parts[0].items() if k not in CORE_FIELDS}
@@ -146,7 +148,7 @@ def merge_reports(paths: Sequence[Path], *, allow_cross_machine: bool = False) -
                                    identity=identity))
     skipped = {(s["model"], s["device"]): s["reason"] for rep in reports for s in rep["skipped"]}
     merged = build_report(
-        summaries, [results[k] for k in sorted(results, key=lambda k: _order(k, datasets))],
+        summaries, [r for key in sorted(results) for r in _in_order(results[key], datasets)],
         skipped=skipped, normaliser=reports[0]["normaliser"], software=reports[0]["software"],
         failures=[], complete=all(r.get("complete", False) for r in reports),
         datasets=list(datasets.values()), shard=None, machine=machine)
@@ -156,9 +158,14 @@ def merge_reports(paths: Sequence[Path], *, allow_cross_machine: bool = False) -
     return merged
 
 
-def _order(key: tuple[str, str, str, str], datasets: dict[str, dict[str, Any]]) -> tuple[Any, ...]:
-    ids = datasets.get(key[2], {}).get("ids") or []
-    return (*key[:3], ids.index(key[3]) if key[3] in ids else len(ids), key[3])
+def _in_order(rows: dict[str, UtteranceResult],
+              datasets: dict[str, dict[str, Any]]) -> list[UtteranceResult]:
+    """One run's utterances in their dataset's order (ids it does not list last, by id)."""
+    def position(uid: str) -> tuple[int, str]:
+        ids = datasets.get(rows[uid].dataset, {}).get("ids") or []
+        return (ids.index(uid) if uid in ids else len(ids), uid)
+
+    return [rows[uid] for uid in sorted(rows, key=position)]
 
 
 def save_merged(report: dict[str, Any], storage: Path,
