@@ -48,3 +48,17 @@ class TestLfmAudioContract(EngineContract):
     @pytest.fixture
     def audio(self):
         return (np.random.default_rng(0).standard_normal(16000) * 0.1).astype(np.float32)
+
+
+class TestTransformersContract(EngineContract):
+    @pytest.fixture
+    def engine_class(self):
+        return lookup("transformers")
+
+
+class TestMlxWhisperContract(EngineContract):
+    """mlx on a Linux CPU takes about 15 s a call: the kit's one short clip only."""
+
+    @pytest.fixture
+    def engine_class(self):
+        return lookup("mlx_whisper")

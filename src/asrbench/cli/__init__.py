@@ -24,9 +24,17 @@ def _convert(args: argparse.Namespace) -> int:
 
         print(f"wrote {convert_to_ggml(Path(args.source), Path(args.dest))}")
         return 0
+    if args.to in ("transformers", "mlx"):  # a model folder for transformers or mlx-whisper
+        from asrbench.engines.convert_hf import convert_to_transformers
+        from asrbench.engines.convert_mlx import convert_to_mlx
+
+        folder = (convert_to_transformers if args.to == "transformers" else convert_to_mlx)(
+            Path(args.source), Path(args.dest))
+        print(f"wrote {folder}")
+        return 0
     if args.to != "whisper":
         raise AsrBenchError(f"--to {args.to!r}: valid: 'whisper' (an openai-whisper checkpoint), "
-                            "'ggml' (a whisper.cpp file)")
+                            "'ggml' (a whisper.cpp file), 'transformers' or 'mlx' (a model folder)")
     dest = convert_to_whisper(Path(args.source), Path(args.dest))
     print(f"wrote {dest}")
     return 0
@@ -118,8 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     convert = commands.add_parser("convert", help="convert a CTranslate2 Whisper model folder")
     convert.add_argument("source", help="CTranslate2 model folder (holds model.bin)")
-    convert.add_argument("dest", help="output path (.pt for whisper, .bin for ggml)")
-    convert.add_argument("--to", default="whisper", help="target format (default: whisper)")
+    convert.add_argument("dest", help="output path (.pt for whisper, .bin for ggml, a folder for "
+                         "transformers and mlx)")
+    convert.add_argument("--to", default="whisper", help="target format: whisper, ggml, transformers "
+                         "or mlx (default: whisper)")
     convert.set_defaults(func=_convert)
 
     storage_help = "pytest-benchmark storage folder (default: .benchmarks)"
