@@ -56,12 +56,16 @@ def pytest_asrbench_register_normalisers(
 
 
 @_spec(firstresult=True)
-def pytest_asrbench_load_dataset(spec: str, base: Path, config: pytest.Config) -> Dataset | None:
+def pytest_asrbench_load_dataset(spec: str, base: Path, config: pytest.Config,
+                                 hf_audio_column: str, hf_text_column: str) -> Dataset | None:
     """Read one ``--asr-dataset`` value into a :class:`asrbench.data.datasets.Dataset`, or return None.
 
     The first implementation that returns a dataset wins; the built-in forms (``smoke``, a JSONL
     manifest, a LibriSpeech folder, ``hf:PATH_OR_NAME[:SPLIT]``) are implemented ``trylast``, so a
-    conftest sees every value first. ``base`` is the folder relative paths are read from. Raise
+    conftest sees every value first. ``base`` is the folder relative paths are read from;
+    ``hf_audio_column`` and ``hf_text_column`` are the run's ``--asr-hf-audio-column`` and
+    ``--asr-hf-text-column``, for a format with named columns. Called once per value, after the
+    options are read and before any test runs. Raise
     :class:`asrbench.core.errors.ConfigError` for a value of your form that is wrong. Items whose audio
     is a file need only a path; a format that stores audio otherwise subclasses ``Dataset`` and
     overrides ``load``. Example: a TSV of ``path<TAB>text`` lines as ``tsv:FILE``::

@@ -87,6 +87,29 @@ def test_conftest_format_is_asked_before_the_built_in_ones(project):
         ["*datasets my-smoke (1 utterances)*", "*cpu-my-smoke-one*PASSED*"])
 
 
+def test_a_format_gets_the_hf_columns_and_is_asked_once_per_value(project):
+    """The hook's arguments carry the column options (here from pyproject and the command line)."""
+    add_conftest(project, """
+        from asrbench.data.datasets import load_dataset
+
+        CALLS = []
+
+        def pytest_asrbench_load_dataset(spec, base, hf_audio_column, hf_text_column):
+            if not spec.startswith("cols:"):
+                return None
+            CALLS.append(spec)
+            assert len(CALLS) == 1, CALLS
+            data = load_dataset(spec.removeprefix("cols:"), base=base)
+            return type(data)(f"{hf_audio_column}-{hf_text_column}", data.source, data.items)
+    """)
+    project.makepyprojecttoml('[tool.asrbench]\nhf_text_column = "sentence"\n')
+    args = [a if a != "data/set.jsonl" else "cols:data/set.jsonl" for a in CPU]
+    result = project.runpytest_inprocess(*args, "--asr-hf-audio-column", "speech", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*datasets speech-sentence (3 utterances)*",
+                                 "*cpu-speech-sentence-two*PASSED*"])
+
+
 def test_unknown_dataset_lists_the_forms(project):
     args = [a if a != "data/set.jsonl" else "data/none.jsonl" for a in CPU]
     result = project.runpytest_inprocess(*args)

@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from asrbench.config.settings import Settings
 from asrbench.core.errors import ConfigError
-from asrbench.data.datasets import load_dataset
+from asrbench.core.identity import dataset_digest
+from asrbench.data.datasets import Dataset, UtteranceSpec, load_dataset
+from asrbench.data.formats import load_datasets, parse_dataset_spec
+from asrbench.data.shards import Shard
 
 
 def test_smoke_set_has_five_librivox_clips():
@@ -57,3 +61,81 @@ def test_empty_folder_and_missing_path(tmp_path):
         load_dataset(str(tmp_path))
     with pytest.raises(ConfigError, match="no such file or folder"):
         load_dataset(str(tmp_path / "nope"))
+
+
+def test_specs_are_checked_for_form_only(tmp_path):
+    spec = parse_dataset_spec(" nowhere.jsonl ", base=tmp_path, where="ini asr_dataset")
+    assert (spec.value, spec.base, spec.where) == ("nowhere.jsonl", tmp_path, "ini asr_dataset")
+    with pytest.raises(ConfigError, match=r"^\[tool.asrbench\] datasets: a dataset value cannot be "
+                                          r"empty; valid: 'smoke'"):
+        parse_dataset_spec("  ", base=tmp_path, where="[tool.asrbench] datasets")
+    with pytest.raises(ConfigError, match=r"^--asr-dataset 'hf:': hf: needs a folder or dataset name"):
+        parse_dataset_spec("hf:", base=tmp_path)
+    with pytest.raises(ConfigError, match=r"^--asr-dataset 3: expected a text value, got int"):
+        parse_dataset_spec(3, base=tmp_path)
+
+
+def test_settings_hold_specs_and_read_nothing(tmp_path):
+    settings = Settings.build(datasets=["missing.jsonl", "hf:nothing"], base=tmp_path)
+    assert [(s.value, s.base) for s in settings.datasets] == [("missing.jsonl", tmp_path),
+                                                             ("hf:nothing", tmp_path)]
+    with pytest.raises(ConfigError, match=r"^--asr-dataset 'missing.jsonl': no such file or folder"):
+        load_datasets(settings.datasets)
+
+
+def _manifest(folder, name, ids):
+    folder.mkdir(exist_ok=True)
+    for n, uid in enumerate(ids):
+        sf.write(folder / f"{uid}.wav", np.zeros(1600 * (n + 1), np.int16), 16000)
+    (folder / f"{name}.jsonl").write_text("".join(
+        f'{{"id": "{uid}", "audio": "{uid}.wav", "text": "word {uid}"}}\n' for uid in ids))
+
+
+def test_loading_records_the_whole_dataset_then_keeps_the_shard(tmp_path):
+    _manifest(tmp_path, "set", ["a", "b", "c", "d", "e"])
+    specs = Settings.build(datasets=["set.jsonl"], base=tmp_path).datasets
+    whole = load_datasets(specs)
+    parts = [load_datasets(specs, shard=Shard(i, 2)) for i in (1, 2)]
+    expected = dataset_digest((uid, f"{uid}.wav", f"word {uid}") for uid in "abcde")
+    for part in (whole, *parts):
+        assert part.digests == {"set": expected}
+        assert part.ids == {"set": ("a", "b", "c", "d", "e")}
+    # 0.5 s (e) to shard 1, 0.4 (d) and 0.3 (c) to shard 2, 0.2 (b) and 0.1 (a) to shard 1
+    assert [[i.id for i in p.datasets[0].items] for p in parts] == [["a", "b", "e"], ["c", "d"]]
+    assert whole.datasets[0].items == load_dataset(str(tmp_path / "set.jsonl")).items
+
+
+def test_two_datasets_of_one_name_name_the_option(tmp_path):
+    _manifest(tmp_path / "one", "set", ["a"])
+    _manifest(tmp_path / "two", "set", ["b"])
+    specs = [parse_dataset_spec(p, base=tmp_path, where="ini asr_dataset")
+             for p in ("one/set.jsonl", "two/set.jsonl")]
+    with pytest.raises(ConfigError, match=r"^ini asr_dataset: two datasets are both named 'set'$"):
+        load_datasets(specs)
+
+
+def test_a_loader_gets_the_hf_columns_and_its_answer_is_checked(tmp_path):
+    seen = []
+
+    def load(**kwargs):
+        seen.append(kwargs)
+        item = UtteranceSpec("x", tmp_path / "x.wav", "text")
+        return Dataset("mine", "loader", (item, item)) if kwargs["spec"] == "twice" else None
+
+    spec = parse_dataset_spec("twice", base=tmp_path)
+    with pytest.raises(ConfigError, match=r"^loader: utterance id 'x' appears twice$"):
+        load_datasets([spec], load=load, hf_audio_column="speech", hf_text_column="sentence")
+    assert seen == [{"spec": "twice", "base": tmp_path, "hf_audio_column": "speech",
+                     "hf_text_column": "sentence"}]
+    with pytest.raises(ConfigError, match=r"no such file or folder .* and no plugin reads it"):
+        load_datasets([parse_dataset_spec("other", base=tmp_path)], load=load)
+
+
+def test_items_outside_their_folder_are_refused_unless_allowed(tmp_path):
+    sf.write(tmp_path / "out.wav", np.zeros(3200, np.int16), 16000)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "m.jsonl").write_text('{"audio": "../out.wav", "text": "x"}\n')
+    specs = [parse_dataset_spec("in/m.jsonl", base=tmp_path)]
+    with pytest.raises(ConfigError, match="leaves the manifest's folder"):
+        load_datasets(specs)
+    assert load_datasets(specs, allow_outside_paths=True).datasets[0].outside

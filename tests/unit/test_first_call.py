@@ -12,6 +12,7 @@ from asrbench.bench import runner
 from asrbench.bench.results import ModelKey
 from asrbench.config.options import Settings
 from asrbench.core.errors import EngineError
+from asrbench.data.formats import load_datasets
 from asrbench.engines import registry as base
 from asrbench.hardware.devices import Device
 from stub_engine import StubEngine  # type: ignore[import-not-found]
@@ -31,12 +32,12 @@ def session(tmp_path, monkeypatch):
     settings = Settings.build(models=["stub,text=hello", "stub,text=other"], devices=["cpu"],
                               datasets=["set.jsonl"], max_wer=[], max_corpus_wer=[],
                               base=tmp_path, warmup=1, rounds=2)
-    yield BenchSession(settings)
+    yield BenchSession(settings, datasets=load_datasets(settings.datasets))
     base.engine_class.cache_clear()
 
 
 def _measure(session, spec, uid):
-    dataset = session.settings.datasets[0]
+    dataset = session.datasets.datasets[0]
     model = session.model(spec, Device("cpu"))
     item = next(i for i in dataset.items if i.id == uid)
     result = runner.measure_utterance(session, model, session.utterance(dataset, item))

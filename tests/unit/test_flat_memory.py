@@ -14,6 +14,7 @@ from asrbench.bench import runner
 from asrbench.bench.audio_cache import AUDIO_CACHE_SIZE
 from asrbench.bench.session import BenchSession
 from asrbench.config.options import Settings
+from asrbench.data.formats import load_datasets
 from asrbench.engines import registry as base
 from asrbench.hardware.devices import Device
 from stub_engine import StubEngine
@@ -33,12 +34,12 @@ def session(tmp_path, monkeypatch):
     settings = Settings.build(models=["stub,text=hello"], devices=["cpu"],
                               datasets=["big.jsonl"], max_wer=[], max_corpus_wer=[],
                               base=tmp_path)
-    yield BenchSession(settings)
+    yield BenchSession(settings, datasets=load_datasets(settings.datasets))
     base.engine_class.cache_clear()
 
 
 def test_audio_cache_is_bounded_and_least_recently_used(session):
-    dataset = session.settings.datasets[0]
+    dataset = session.datasets.datasets[0]
     first = session.utterance(dataset, dataset.items[0])
     assert session.utterance(dataset, dataset.items[0]) is first  # a repeat is a cache hit
     for item in dataset.items:
@@ -50,7 +51,7 @@ def test_audio_cache_is_bounded_and_least_recently_used(session):
 
 def test_a_whole_dataset_run_keeps_results_but_not_audio(session):
     """After every clip is transcribed and scored, at most the cache's clips are still alive."""
-    dataset = session.settings.datasets[0]
+    dataset = session.datasets.datasets[0]
     model = session.model(session.settings.models[0], Device("cpu"))
     alive: list[weakref.ref[np.ndarray]] = []
     original = dataset.load

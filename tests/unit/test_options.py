@@ -9,13 +9,14 @@ import pytest
 
 from asrbench.config.options import OPTIONS, Settings, Source, read_tool_table, resolve, tool_keys
 from asrbench.core.errors import ConfigError
+from asrbench.data.formats import load_datasets
 
 #: One value per option (the same text on the command line, in ini and in pyproject), and what
 #: Settings must hold for it. A new table entry without a sample here fails the first test.
 SAMPLES = {
     "models": ("whisper:base", lambda s: [m.label for m in s.models] == ["whisper:base"]),
     "devices": ("cuda:1", lambda s: [str(d) for d in s.devices] == ["cuda:1"]),
-    "datasets": ("set.jsonl", lambda s: [d.name for d in s.datasets] == ["set"]),
+    "datasets": ("set.jsonl", lambda s: [d.name for d in load_datasets(s.datasets).datasets] == ["set"]),
     "max_wer": ("0.25", lambda s: s.thresholds.max_wer("m", "d") == 0.25),
     "max_corpus_wer": ("0.125", lambda s: s.thresholds.max_corpus_wer("m", "d") == 0.125),
     "report": ("out.json", lambda s: s.report.name == "out.json"),
@@ -42,6 +43,7 @@ BY_FIELD = {o.field: o for o in OPTIONS}
 def test_every_option_has_a_sample_and_a_settings_field():
     assert set(SAMPLES) == set(BY_FIELD)
     assert set(Settings.__dataclass_fields__) == set(BY_FIELD)
+    assert list(Settings.__dataclass_fields__) == [o.field for o in OPTIONS]  # in --help order
     assert len({o.name for o in OPTIONS}) == len(OPTIONS)
 
 

@@ -1,2 +1,3 @@
-"""Settings: the options table (one declaration per option, read from the command line, ini and
-``[tool.asrbench]``), WER thresholds, and a typed frozen :class:`Settings` built once per run."""
+"""Settings: the options table (:mod:`~asrbench.config.table`, one declaration per option), reading
+it from the command line, ini and ``[tool.asrbench]`` (:mod:`~asrbench.config.options`), WER
+thresholds, and the typed frozen :class:`~asrbench.config.settings.Settings` built once per run."""

@@ -23,8 +23,8 @@ import numpy.typing as npt
 from asrbench.core.errors import AudioError, ConfigError
 from asrbench.data.audio import SAMPLE_RATE, load_audio
 
-__all__ = ["MIN_SECONDS", "SMOKE", "Dataset", "Utterance", "UtteranceSpec", "check_outside",
-           "load_dataset", "smoke_manifest"]
+__all__ = ["MIN_SECONDS", "SMOKE", "Dataset", "Utterance", "UtteranceSpec", "check_dataset",
+           "check_outside", "load_dataset", "smoke_manifest"]
 
 SMOKE = "smoke"
 #: Shortest clip accepted: under a tenth of a second no engine has a word to find.
@@ -146,7 +146,7 @@ def _read_manifest(path: Path, *, name: str, allow_outside_paths: bool = False) 
             raise ConfigError(f"{where}: audio file {audio_path} does not exist")
         uid = str(record.get("id") or audio_path.stem)
         items.append(UtteranceSpec(uid, audio_path, text))
-    return _checked(Dataset(name, str(path), tuple(items), tuple(outside)))
+    return check_dataset(Dataset(name, str(path), tuple(items), tuple(outside)))
 
 
 def check_outside(datasets: Iterable[Dataset], *, allowed: bool) -> None:
@@ -170,10 +170,11 @@ def _read_librispeech(root: Path) -> Dataset:
             items.append(UtteranceSpec(uid, audio_path, text))
     if not items:
         raise ConfigError(f"--asr-dataset {root}: folder holds no LibriSpeech *.trans.txt files")
-    return _checked(Dataset(root.name, str(root), tuple(items)))
+    return check_dataset(Dataset(root.name, str(root), tuple(items)))
 
 
-def _checked(dataset: Dataset) -> Dataset:
+def check_dataset(dataset: Dataset) -> Dataset:
+    """``dataset`` itself, once it has utterances and no id twice; else :class:`ConfigError`."""
     if not dataset.items:
         raise ConfigError(f"{dataset.source}: dataset {dataset.name!r} has no utterances")
     seen: set[str] = set()

@@ -71,7 +71,6 @@ def bench(config: pytest.Config) -> BenchSession:
     if FAILED in config.stash:
         raise config.stash[FAILED]
     from asrbench.bench.session import BenchSession
-    from asrbench.data.datasets import check_outside
     from asrbench.engines import weights
     from asrbench.engines.registry import engine_names
     from asrbench.plugin import hookcalls as hooks
@@ -83,7 +82,7 @@ def bench(config: pytest.Config) -> BenchSession:
     try:
         hooks.register_normalisers(config)
         settings = options.settings_from_config(config)
-        check_outside(settings.datasets, allowed=settings.allow_outside_paths)
+        datasets = hooks.load_datasets(config, settings)
         persist.check_outputs(config, settings.report, overwrite=settings.report_overwrite)
         baseline = (None if settings.baseline is None
                     else gates.load_baseline(settings.baseline, _storage(config)))
@@ -93,7 +92,7 @@ def bench(config: pytest.Config) -> BenchSession:
     markers.register_engines(config, engine_names())
     weights.use_cache_dir(settings.cache_dir)
     config.stash[BASELINE] = baseline
-    config.stash[BENCH] = session = BenchSession(settings)
+    config.stash[BENCH] = session = BenchSession(settings, datasets=datasets)
     config.pluginmanager.register(outcomes.Outcomes(session.store, case_of), "asrbench-outcomes")
     if settings.report is not None:
         config.pluginmanager.register(persist.Checkpoints(
@@ -112,12 +111,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "_asr_case" not in metafunc.fixturenames:
         return
     try:
-        settings = bench(metafunc.config).settings
+        session = bench(metafunc.config)
     except pytest.UsageError:
         return  # raised once collection is done, as a usage error rather than a collection error
     from asrbench.plugin.parametrize import cases
 
-    metafunc.parametrize("_asr_case", cases(settings, metafunc.fixturenames), indirect=True)
+    metafunc.parametrize("_asr_case", cases(session.settings, session.datasets.datasets,
+                                            metafunc.fixturenames), indirect=True)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -147,8 +147,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
     if not in_use(config):
         return None
-    settings = bench(config).settings
-    data = ", ".join(f"{d.name} ({len(d.items)} utterances)" for d in settings.datasets)
+    settings, loaded = bench(config).settings, bench(config).datasets
+    data = ", ".join(f"{d.name} ({len(d.items)} utterances)" for d in loaded.datasets)
     return (f"asrbench: models {', '.join(s.label for s in settings.models)}; devices "
             f"{', '.join(d.label for d in settings.devices)}; datasets {data}; "
             f"normaliser {settings.normaliser}")
@@ -307,10 +307,10 @@ def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str,
     settings = session.settings
     summaries = session.summaries()
     # the whole dataset's ids even in a shard, so that a merge can name what is missing
-    datasets = [{"name": d.name, "source": d.source, "hash": settings.dataset_digests.get(d.name),
-                 "ids": list(settings.dataset_ids.get(d.name, [i.id for i in d.items])),
+    datasets = [{"name": d.name, "source": d.source, "hash": session.datasets.digests.get(d.name),
+                 "ids": list(session.datasets.ids.get(d.name, [i.id for i in d.items])),
                  "shard_ids": [i.id for i in d.items] if settings.shard else None}
-                for d in settings.datasets]
+                for d in session.datasets.datasets]
     data = report.build_report(
         summaries, session.store.utterances(), skipped=session.store.skipped,
         normaliser=session.normaliser, software=versions.software(engine_packages()),

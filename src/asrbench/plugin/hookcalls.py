@@ -16,9 +16,23 @@ from asrbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from asrbench.bench.results import RunSummary
+    from asrbench.config.settings import Settings
+    from asrbench.data.formats import LoadedDatasets
     from asrbench.scoring.metrics import Normaliser
 
-__all__ = ["register_normalisers", "report_fields"]
+__all__ = ["load_datasets", "register_normalisers", "report_fields"]
+
+
+def load_datasets(config: pytest.Config, settings: Settings) -> LoadedDatasets:
+    """The run's datasets, each value read through ``pytest_asrbench_load_dataset``, sharded."""
+    from functools import partial
+
+    from asrbench.data import formats
+
+    return formats.load_datasets(
+        settings.datasets, load=partial(config.hook.pytest_asrbench_load_dataset, config=config),
+        shard=settings.shard, hf_audio_column=settings.hf_audio_column,
+        hf_text_column=settings.hf_text_column, allow_outside_paths=settings.allow_outside_paths)
 
 
 def register_normalisers(config: pytest.Config) -> None:

@@ -8,7 +8,7 @@ them, and other tests keep their place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,19 +64,20 @@ class Case:
         return marks
 
 
-def cases(settings: Settings, fixtures: Iterable[str]) -> list[Any]:
-    """``pytest.param`` per combination of the asrbench fixtures a test requests."""
+def cases(settings: Settings, datasets: Sequence[Dataset], fixtures: Iterable[str]) -> list[Any]:
+    """``pytest.param`` per combination of the asrbench fixtures a test requests (``datasets``: the
+    run's, loaded and sharded)."""
     names = set(fixtures)
     models = list(enumerate(settings.models)) if "asr_model" in names else [(0, None)]
     devs = list(enumerate(settings.devices)) if "asr_device" in names else [(0, None)]
     wants_item = "utterance" in names
-    datasets = ([(i, d) for i, d in enumerate(settings.datasets) if d.items]  # a shard may be empty
-                if wants_item or "asr_dataset" in names else [(0, None)])
+    sets = ([(i, d) for i, d in enumerate(datasets) if d.items]  # a shard may be empty
+            if wants_item or "asr_dataset" in names else [(0, None)])
     params = []
     for mi, model in models:
         for di, device in devs:
             marks = tuple(Case(model, device, None, None, (mi, di, 0, 0, 0)).marks())  # shared
-            for si, dataset in datasets:
+            for si, dataset in sets:
                 items = list(enumerate(dataset.items)) if wants_item and dataset else [(-1, None)]
                 for ii, item in items:
                     # corpus-level tests (no item) sort after the utterances they summarise

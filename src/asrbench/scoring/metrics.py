@@ -18,12 +18,14 @@ insertions to the errors and nothing to the word count.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from asrbench.core import versions
 from asrbench.core.errors import ConfigError
+from asrbench.scoring.bootstrap import percentile_interval, resample_sums
 
 __all__ = [
     "NORMALISERS",
@@ -262,7 +264,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 def bootstrap_wer_interval(
     counts: Sequence[Counts], *, level: float = 0.95, resamples: int = 1000, seed: int = 0
 ) -> tuple[float, float]:
-    """Percentile-bootstrap interval for corpus WER, resampling utterances with replacement.
+    """Percentile-bootstrap interval for corpus WER, resampling utterances with replacement
+    (:mod:`asrbench.scoring.bootstrap`).
 
     Seeded, so a report is reproducible; with fewer than two utterances the interval is the point.
     """
@@ -271,15 +274,8 @@ def bootstrap_wer_interval(
     point = total(counts).rate
     if len(counts) < 2:
         return point, point
-    rng = random.Random(seed)
-    errors = [c.errors for c in counts]
-    words = [c.reference for c in counts]
-    n = len(counts)
-    rates: list[float] = []
-    for _ in range(resamples):
-        picks = [rng.randrange(n) for _ in range(n)]
-        ref = sum(words[i] for i in picks)
-        err = sum(errors[i] for i in picks)
-        rates.append(err / ref if ref else float(err))
-    tail = (1 - level) / 2 * 100
-    return percentile(rates, tail), percentile(rates, 100 - tail)
+    errors, words = resample_sums([[c.errors for c in counts], [c.reference for c in counts]],
+                                  resamples=resamples, seed=seed)
+    # an empty reference has no words to divide by: its rate is its error count (see above)
+    rates = np.where(words > 0, errors / np.where(words > 0, words, 1.0), errors)
+    return percentile_interval(rates, level)

@@ -1,8 +1,9 @@
 """Is a WER change real? The paired bootstrap over utterances (Bisani & Ney, 2004).
 
-Two runs scored on the same utterances are compared on those utterances only. Each resample draws
-utterances with replacement and computes ΔWER = WER(new) − WER(base) on the draw, both corpus WERs
-(errors summed over summed reference words). The 95 % interval is the 2.5th and 97.5th percentile
+Two runs scored on the same utterances are compared on those utterances only. Each resample
+(:mod:`asrbench.scoring.bootstrap`, one draw for both runs) takes utterances with replacement and
+computes ΔWER = WER(new) − WER(base) on the draw, both corpus WERs (errors summed over summed
+reference words). The 95 % interval is the 2.5th and 97.5th percentile
 of the resampled differences; the two-sided p-value is twice the smaller tail share of resamples on
 either side of zero. A change is significant only when its interval excludes zero.
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asrbench.scoring.bootstrap import percentile_interval, resample_sums
 from asrbench.scoring.metrics import Counts, total
 
 __all__ = ["Difference", "paired_bootstrap"]
@@ -58,27 +60,16 @@ def paired_bootstrap(base: Mapping[str, Counts], new: Mapping[str, Counts], *,
     common = sorted(set(base) & set(new))
     if not common:
         return None
-    base_err = np.array([base[u].errors for u in common], dtype=np.float64)
-    new_err = np.array([new[u].errors for u in common], dtype=np.float64)
-    words = np.array([base[u].reference for u in common], dtype=np.float64)
+    base_err, new_err, words = resample_sums(
+        [[base[u].errors for u in common], [new[u].errors for u in common],
+         [base[u].reference for u in common]], resamples=resamples, seed=seed)
     delta = _points(total(new[u] for u in common).rate - total(base[u] for u in common).rate)
-    rng = np.random.default_rng(seed)
-    n = len(common)
-    diffs: list[np.ndarray] = []
-    chunk = max(1, 2_000_000 // n)
-    for start in range(0, resamples, chunk):
-        size = min(chunk, resamples - start)
-        picks = rng.integers(0, n, size=(size, n))
-        ref = words[picks].sum(axis=1)
-        safe = np.where(ref > 0, ref, 1.0)
-        diffs.append(100 * (new_err[picks].sum(axis=1) - base_err[picks].sum(axis=1)) / safe)
-    sample = np.concatenate(diffs)
-    tail = (1 - level) / 2 * 100
-    low, high = (float(x) for x in np.percentile(sample, [tail, 100 - tail]))
+    sample = 100 * (new_err - base_err) / np.where(words > 0, words, 1.0)
+    low, high = percentile_interval(sample, level)
     at_most = int(np.count_nonzero(sample <= 0))
     at_least = int(np.count_nonzero(sample >= 0))
     p_value = min(1.0, 2 * (min(at_most, at_least) + 1) / (resamples + 1))
-    return Difference(n, delta, low, high, p_value, resamples)
+    return Difference(len(common), delta, low, high, p_value, resamples)
 
 
 def _points(rate: float) -> float:
