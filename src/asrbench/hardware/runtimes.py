@@ -103,12 +103,12 @@ class WhisperCppRuntime(Runtime):
 
     def _lacks(self, device: Device, backend: str) -> str | None:
         found = self.backends()
-        if not found:
-            return f"{device}: whisper.cpp (pywhispercpp) is not installed or gave no system info"
         if backend in found:
             return None
-        return (f"{device}: this whisper.cpp build has no {backend} backend (its system info lists "
-                f"{', '.join(found)})")
+        what = "CUDA" if backend == "CUDA" else "Apple MPS"
+        lists = f"its system info lists {', '.join(found)}" if found else "it gave no system info"
+        return (f"{device}: {what} is not available to this whisper.cpp build (no {backend} backend; "
+                f"{lists})")
 
     def cuda_device_count(self) -> int:
         return (nvml.device_count() or 0) if "CUDA" in self.backends() else 0
