@@ -1,4 +1,4 @@
-"""The ``asrbench`` command: ``convert``, ``compare``, ``merge``, ``submit``, ``plot``, ``doctor``.
+"""The ``asrbench`` command: convert, compare, merge, submit, plot, report, doctor.
 
 Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare), a shard's tests failed (submit), or
 (doctor) nothing can run, an installed engine is broken, or torch and torchaudio are not a release
@@ -49,10 +49,12 @@ def _compare(args: argparse.Namespace) -> int:
     rows = compare.compare_runs(runs)
     broken = compare.failures(rows, gates, significant_only=args.significant,
                               allow_cross_machine=args.allow_cross_machine)
-    if args.csv:
+    if args.csv or args.format == "csv":
         sys.stdout.write(compare.format_csv(rows))
-    elif args.json:
+    elif args.json or args.format == "json":
         print(compare.format_json(rows))
+    elif args.format == "markdown":
+        sys.stdout.write(compare.format_markdown(rows))
     else:
         print(f"baseline {runs[0].name}")
         print(compare.format_table(rows, runs))
@@ -112,6 +114,28 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from asrbench.reporting.markdown import render_markdown, write_markdown
+    from asrbench.reporting.merge import load_report
+
+    if args.worst < 0:
+        raise AsrBenchError(f"--worst {args.worst}: expected 0 or more utterances")
+    report, _ = load_report(Path(args.report))
+    try:
+        if args.html:
+            from asrbench.reporting.html import write_html
+
+            print(f"wrote {write_html(report, Path(args.html), worst=args.worst)}")
+        if args.markdown:
+            print(f"wrote {write_markdown(report, Path(args.markdown))}")
+    except OSError as exc:
+        raise AsrBenchError(f"{exc.filename or args.html or args.markdown}: cannot write "
+                            f"({exc.strerror or exc})") from exc
+    if not args.html and not args.markdown:
+        sys.stdout.write(render_markdown(report))
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from asrbench.cli.doctor import diagnose, format_diagnosis
 
@@ -140,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     form = compare.add_mutually_exclusive_group()
     form.add_argument("--csv", action="store_true", help="CSV output")
     form.add_argument("--json", action="store_true", help="JSON output")
+    form.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table",
+                      help="output format (default: table)")
     compare.add_argument("--fail-on", action="append", default=[], metavar="GATE",
                          help="exit 1 when a run regresses: wer:+0.5 (points), rtf:+10%% "
                          "(relative); repeatable")
@@ -185,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--speed", choices=("rtfx", "rtf"), default="rtfx",
                       help="x axis (default: rtfx)")
     plot.set_defaults(func=_plot)
+
+    report = commands.add_parser("report", help="an HTML page and a Markdown summary of a saved "
+                                 "report (without --html/--markdown: Markdown to stdout)")
+    report.add_argument("report", help="an --asr-report JSON file (or a saved benchmark file)")
+    report.add_argument("--html", metavar="PATH", help="write one self-contained HTML page")
+    report.add_argument("--markdown", metavar="PATH", help="write the summary as Markdown")
+    report.add_argument("--worst", type=int, default=5, metavar="N",
+                        help="inline the audio of the N worst utterances (default: 5)")
+    report.set_defaults(func=_report)
 
     doctor = commands.add_parser("doctor", help="devices, engines and what can run where")
     doctor.set_defaults(func=_doctor)

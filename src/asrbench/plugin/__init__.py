@@ -74,7 +74,7 @@ def bench(config: pytest.Config) -> BenchSession:
     from asrbench.engines import weights
     from asrbench.engines.registry import engine_names
     from asrbench.plugin import hookcalls as hooks
-    from asrbench.plugin import outcomes
+    from asrbench.plugin import junit, outcomes
     from asrbench.plugin.parametrize import case_of
     from asrbench.plugin import persist
     from asrbench.reporting import gates
@@ -94,6 +94,7 @@ def bench(config: pytest.Config) -> BenchSession:
     config.stash[BASELINE] = baseline
     config.stash[BENCH] = session = BenchSession(settings, datasets=datasets)
     config.pluginmanager.register(outcomes.Outcomes(session.store, case_of), "asrbench-outcomes")
+    config.pluginmanager.register(junit.Properties(session.store, case_of), "asrbench-junit")
     if settings.report is not None:
         config.pluginmanager.register(persist.Checkpoints(
             settings.report, lambda complete: _report(config, complete=complete)),

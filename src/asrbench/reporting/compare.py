@@ -30,8 +30,8 @@ from asrbench.reporting.history import Key, SavedRun
 from asrbench.scoring.metrics import Counts
 from asrbench.scoring.significance import Difference, paired_bootstrap
 
-__all__ = ["Gate", "Row", "compare_runs", "failures", "format_csv", "format_json", "format_table",
-           "identity_changes", "parse_gate", "utterance_counts"]
+__all__ = ["Gate", "Row", "compare_runs", "failures", "format_csv", "format_json",
+           "format_markdown", "format_table", "identity_changes", "parse_gate", "utterance_counts"]
 
 _GATE = re.compile(r"^(wer|cer|rtf):\+?(\d+(?:\.\d+)?)(%?)$")
 TIMING = ("rtf", "rtfx", "latency_p50", "latency_p95")
@@ -278,3 +278,34 @@ def format_csv(rows: list[Row]) -> str:
 
 def format_json(rows: list[Row]) -> str:
     return json.dumps(_flat(rows), indent=2)
+
+
+def format_markdown(rows: list[Row]) -> str:
+    """One Markdown table row per run per key; changes against the baseline, pipes escaped."""
+    from asrbench.reporting.markdown import cell
+
+    def pt(value: Any) -> str:
+        return "–" if value is None else f"{value:+.2f}"
+
+    lines = ["| model / device / dataset | run | WER % [95% CI] | CER % | RTF | RTFx | p50 s "
+             "| ΔWER pt [95% CI], p | ΔRTF |", "|:--|:--|--:|--:|--:|--:|--:|:--|--:|"]
+    for r in _flat(rows):
+        wer = (f"{_fmt('wer', r['wer'])} [{_fmt('wer', r['wer_ci_low'])}–"
+               f"{_fmt('wer', r['wer_ci_high'])}]").replace("%", "")
+        delta = "baseline" if r["identity_changes"] is None else pt(r["delta_wer_pt"])
+        if r["p_value"] is not None:
+            delta += (f" [{pt(r['delta_wer_ci_low_pt'])}, {pt(r['delta_wer_ci_high_pt'])}], "
+                      f"p={r['p_value']:.3f}{' (significant)' if r['significant'] else ''}")
+        base_rtf = r["rtf"] - r["delta_rtf"] if r["delta_rtf"] is not None else None
+        drtf = (f"{100 * r['delta_rtf'] / base_rtf:+.0f}%" if base_rtf else "–")
+        if r["timing_like_for_like"] is False and drtf != "–":
+            drtf += " (other machine)"
+        if r["identity_changes"]:
+            delta += f" (changed: {r['identity_changes'].replace(';', ', ')})"
+        lines.append("| " + " | ".join([
+            cell(f"{r['model']} / {r['device']} / {r['dataset']}"), cell(r["run"]), wer,
+            _fmt("cer", r["cer"]).replace("%", ""), _fmt("rtf", r["rtf"]),
+            "–" if r["rtfx"] is None else f"{r['rtfx']:.1f}",
+            "–" if r["latency_p50"] is None else f"{r['latency_p50']:.3f}", cell(delta),
+            cell(drtf)]) + " |")
+    return "\n".join(lines) + "\n"

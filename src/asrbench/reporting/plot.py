@@ -1,11 +1,12 @@
-"""Plots: WER against speed per model × device, and latency per utterance (matplotlib, headless)."""
+"""Plots: WER against speed or cost per model × device, and latency per utterance (matplotlib,
+headless)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-__all__ = ["plot_latency", "plot_wer_speed"]
+__all__ = ["plot_latency", "plot_wer_cost", "plot_wer_speed"]
 
 
 def _pyplot() -> Any:
@@ -37,6 +38,25 @@ def plot_wer_speed(runs: list[dict[str, Any]], out: Path, *, speed: str = "rtfx"
     ax.set_ylabel("corpus WER % (95% bootstrap CI)")
     datasets = sorted({r["dataset"] for r in runs})
     ax.set_title(f"Accuracy against speed — {', '.join(datasets)}")
+    ax.grid(alpha=0.3)
+    ax.set_ylim(bottom=0)
+    return _save(plt, fig, out)
+
+
+def plot_wer_cost(runs: list[dict[str, Any]], out: Path, *, key: str, label: str) -> list[Path]:
+    """Scatter of corpus WER (%) against a cost figure ``key`` (x axis ``label``); PNG and SVG."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for run in runs:
+        x, y = run.get(key), run.get("wer")
+        if x is None or y is None:
+            continue
+        ax.scatter([x], [100 * y], s=60)
+        ax.annotate(f"{run['model']} / {run['device']}", (x, 100 * y),
+                    textcoords="offset points", xytext=(6, 6), fontsize=9)
+    ax.set_xlabel(label)
+    ax.set_ylabel("corpus WER %")
+    ax.set_title(f"Accuracy against cost — {', '.join(sorted({r['dataset'] for r in runs}))}")
     ax.grid(alpha=0.3)
     ax.set_ylim(bottom=0)
     return _save(plt, fig, out)
