@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from asrbench.core.errors import ConfigError
+from asrbench.core.jsonsafe import clean_json
 
 if TYPE_CHECKING:
     from asrbench.bench.results import RunSummary
@@ -58,8 +59,6 @@ def register_normalisers(config: pytest.Config) -> None:
 def report_fields(config: pytest.Config, summaries: Sequence[RunSummary],
                   runs: list[dict[str, Any]]) -> None:
     """Merge each run's ``pytest_asrbench_report_fields`` results into its report dict's ``extra``."""
-    from asrbench.reporting.report import _clean
-
     for summary, run in zip(summaries, runs, strict=True):
         extra: dict[str, Any] = {}
         for fields in reversed(config.hook.pytest_asrbench_report_fields(summary=summary,
@@ -71,4 +70,4 @@ def report_fields(config: pytest.Config, summaries: Sequence[RunSummary],
                                   f"{type(fields).__name__}, not a dict")
             extra.update(fields)
         if extra:
-            run["extra"] = _clean(extra)
+            run["extra"] = clean_json(extra)

@@ -17,22 +17,12 @@ from typing import Any
 from asrbench.bench.results import FailedUtterance, RunSummary, UtteranceResult
 from asrbench.core.files import write_atomic
 from asrbench.core.identity import machine_fingerprint
+from asrbench.core.jsonsafe import clean_json
 
 __all__ = ["REPORT_VERSION", "build_report", "format_summary", "write_json_atomic"]
 
 #: The report schema's version (``asrbench/report.schema.json``); raised on incompatible changes.
 REPORT_VERSION = 2
-
-
-def _clean(value: Any) -> Any:
-    """JSON has no NaN/inf: write them as null rather than produce invalid JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def build_report(
@@ -53,7 +43,7 @@ def build_report(
     ``complete`` is false when the session was interrupted or crashed; ``shard`` is set when the run
     covered one shard of each dataset (``asrbench merge`` puts the shards back together).
     """
-    cleaned: dict[str, Any] = _clean({
+    cleaned: dict[str, Any] = clean_json({
         "version": REPORT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "complete": complete,

@@ -1,0 +1,24 @@
+"""JSON-safe figures: a NaN or infinity anywhere in a report becomes null, nothing else changes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from asrbench.core.jsonsafe import clean_json, finite_or_none
+
+
+def test_non_finite_floats_become_none_and_everything_else_is_kept():
+    assert [finite_or_none(v) for v in (math.nan, math.inf, -math.inf)] == [None, None, None]
+    assert [finite_or_none(v) for v in (0.0, 1.5, 3, None, "nan", True)] == [0.0, 1.5, 3, None, "nan",
+                                                                               True]
+
+
+def test_nested_values_are_cleaned_and_then_valid_json():
+    data = {"wer": math.nan, "ci": (0.1, math.inf), "runs": [{"rtfx": -math.inf, "n": 3}],
+            "name": "x", 1: [math.nan]}
+    cleaned = clean_json(data)
+    assert cleaned == {"wer": None, "ci": [0.1, None], "runs": [{"rtfx": None, "n": 3}],
+                       "name": "x", 1: [None]}
+    json.dumps(cleaned, allow_nan=False)  # raises on any NaN left
+    assert data["ci"] == (0.1, math.inf)  # the input is not changed
