@@ -74,9 +74,8 @@ def bench(config: pytest.Config) -> BenchSession:
     from asrbench.engines import weights
     from asrbench.engines.registry import engine_names
     from asrbench.plugin import hookcalls as hooks
-    from asrbench.plugin import junit, outcomes
+    from asrbench.plugin import junit, outcomes, persist
     from asrbench.plugin.parametrize import case_of
-    from asrbench.plugin import persist
     from asrbench.reporting import gates
 
     try:
