@@ -161,5 +161,6 @@ def test_torch_module_device_lists_every_device_its_tensors_are_on():
 
 
 def test_unknown_runtime_names_the_known_ones():
-    with pytest.raises(KeyError, match="unknown runtime 'nope'; valid: cpu, ctranslate2, torch"):
+    with pytest.raises(KeyError, match="unknown runtime 'nope'; valid: cpu, ctranslate2, mlx, torch, "
+                                       "whisper_cpp"):
         runtimes.get_runtime("nope")

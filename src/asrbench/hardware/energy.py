@@ -171,7 +171,7 @@ class NvmlCounter:
 
             try:
                 pynvml.nvmlInit()
-                self._handle = nvml._handle(pynvml, self.index)  # CUDA_VISIBLE_DEVICES honoured
+                self._handle = nvml.cuda_handle(pynvml, self.index)  # CUDA_VISIBLE_DEVICES honoured
             except Exception as exc:  # NVMLError subclasses, one per cause
                 raise CounterUnavailable(f"NVML not available: {exc}") from exc
             self._pynvml = pynvml

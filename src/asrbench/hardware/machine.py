@@ -87,7 +87,7 @@ def gpu_facts() -> dict[str, Any]:
     try:
         gpus = []
         for index in _visible_indices(pynvml):
-            handle = nvml._handle(pynvml, index)  # CUDA_VISIBLE_DEVICES honoured
+            handle = nvml.cuda_handle(pynvml, index)  # CUDA_VISIBLE_DEVICES honoured
             gpus.append({"index": index, "name": _text(pynvml.nvmlDeviceGetName(handle)),
                          "memory_bytes": int(pynvml.nvmlDeviceGetMemoryInfo(handle).total)})
         driver = _text(pynvml.nvmlSystemGetDriverVersion())

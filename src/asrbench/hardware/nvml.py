@@ -1,7 +1,8 @@
 """NVML (``nvidia-ml-py``, the ``cuda`` extra): what the NVIDIA driver says, without torch or CTranslate2.
 
-The one place that talks to NVML: how many GPUs the driver sees, a GPU's name, and this process's
-memory on a GPU. ``pynvml`` is imported inside the functions; when it is not installed, or there is
+The one place that talks to NVML: how many GPUs the driver sees, a GPU's name, this process's
+memory on a GPU, and the handle of a GPU in CUDA's numbering (for the energy counter and the
+machine facts). ``pynvml`` is imported inside the functions; when it is not installed, or there is
 no driver, each function says so in its return value instead of raising.
 """
 
@@ -11,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Reader", "device_count", "device_name", "process_memory_reader"]
+__all__ = ["Reader", "cuda_handle", "device_count", "device_name", "process_memory_reader"]
 
 #: Reads a figure now; ``None`` when there is nothing to read.
 Reader = Callable[[], int | None]
@@ -44,7 +45,7 @@ def device_name(index: int) -> str | None:
     try:
         pynvml.nvmlInit()
         try:
-            name = pynvml.nvmlDeviceGetName(_handle(pynvml, index))
+            name = pynvml.nvmlDeviceGetName(cuda_handle(pynvml, index))
         finally:
             pynvml.nvmlShutdown()
     except Exception:  # no driver, no such index: the name is a nicety
@@ -64,7 +65,7 @@ def process_memory_reader(index: int) -> tuple[Reader | None, str]:
         return None, "cuda: not measured (nvidia-ml-py is not installed)"
     try:
         pynvml.nvmlInit()
-        handle = _handle(pynvml, index)
+        handle = cuda_handle(pynvml, index)
     except Exception as exc:  # pynvml raises NVMLError subclasses, one per cause
         return None, f"cuda: not measured (NVML: {exc})"
     pid = os.getpid()
@@ -82,8 +83,11 @@ def process_memory_reader(index: int) -> tuple[Reader | None, str]:
     return read, "cuda process memory from NVML (max of samples; includes the CUDA context)"
 
 
-def _handle(pynvml: Any, index: int) -> Any:
-    """NVML numbers GPUs physically; ``CUDA_VISIBLE_DEVICES`` renumbers them for CUDA."""
+def cuda_handle(pynvml: Any, index: int) -> Any:
+    """NVML's handle of the GPU CUDA numbers ``index`` (NVML must be initialised).
+
+    NVML numbers GPUs physically; ``CUDA_VISIBLE_DEVICES`` renumbers them for CUDA.
+    """
     visible = [e.strip() for e in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if e.strip()]
     if index < len(visible):
         entry = visible[index]
