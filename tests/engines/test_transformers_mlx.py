@@ -15,8 +15,8 @@ from safetensors.numpy import load_file
 from asrbench.cli import main
 from asrbench.core.errors import ConfigError
 from asrbench.engines import engine_class, parse_model_spec
-from asrbench.engines.convert import ConversionError, read_ct2, whisper_state
 from asrbench.engines.conversions import STAMP, cached_folder
+from asrbench.engines.convert import ConversionError, read_ct2, whisper_state
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import bundled_ct2_model
 from asrbench.hardware import runtimes

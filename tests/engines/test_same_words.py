@@ -1,0 +1,71 @@
+"""Same weights, same words: every runtime runs the bundled tiny.en at greedy decoding and writes the
+same normalised transcript as faster-whisper (CTranslate2, float32) on the smoke set.
+
+A converter that mangles one tensor, or an engine that decodes differently (beams, fallback,
+timestamps, another language), changes words here. Each runtime is one :data:`RUNTIMES` entry: its
+``--asr-model`` spec, which clips it transcribes, and how many words per clip may differ (with why).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from asrbench.engines import engine_class, parse_model_spec
+from asrbench.hardware.devices import Device
+from asrbench.scoring.metrics import get_normaliser, score
+
+CPU = Device("cpu")
+NORMALISER = get_normaliser("whisper-english")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    spec: str
+    #: ``None``: every smoke clip; N: the N shortest (a runtime too slow on this CPU for all).
+    clips: int | None = None
+    #: Words per clip that may differ from faster-whisper's, and why (0: none).
+    max_words: int = 0
+
+
+RUNTIMES = [
+    Runtime("whisper"),
+    Runtime("transformers"),
+    # MLX's Linux CPU build multiplies slowly (~15 s per 30-second window): one clip
+    Runtime("mlx_whisper", clips=1),
+    # whisper.cpp computes its own log-Mel and keeps f16 activations in places: a near-tie between
+    # two tokens can go the other way (a hyphenated word written as one), so one word may differ
+    Runtime("whisper_cpp", max_words=1),
+]
+
+
+@pytest.fixture(scope="module")
+def reference(smoke):
+    spec = parse_model_spec("faster_whisper,compute_type=float32")
+    engine = engine_class(spec.engine).load(spec, CPU)
+    return {u.id: _normalised(engine.transcribe(u.audio)) for u in smoke}
+
+
+def _normalised(text: str) -> str:
+    return " ".join(NORMALISER.apply(text).split())
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES, ids=lambda r: r.spec)
+def test_same_words_as_faster_whisper(runtime, reference, smoke):
+    spec = parse_model_spec(runtime.spec)
+    cls = engine_class(spec.engine)
+    status = cls.import_status()
+    if status.state == "absent":
+        pytest.skip(str(status.reason))
+    engine = cls.load(spec, CPU)
+    clips = sorted(smoke, key=lambda u: len(u.audio))[:runtime.clips] if runtime.clips else smoke
+    for utterance in clips:
+        got = _normalised(engine.transcribe(utterance.audio))
+        if runtime.max_words == 0:
+            assert got == reference[utterance.id], f"{runtime.spec}, {utterance.id}"
+        else:
+            differing = score(reference[utterance.id], got, NORMALISER).words.errors
+            assert differing <= runtime.max_words, (
+                f"{runtime.spec}, {utterance.id}: {differing} words differ\n"
+                f"  faster-whisper: {reference[utterance.id]}\n  {runtime.spec}: {got}")
