@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_DRAWS", "percentile_interval", "resample_sums"]
+__all__ = ["MAX_DRAWS", "percentile_interval", "resample_medians", "resample_sums"]
 
 #: Utterance indices drawn at once (resamples per chunk × utterances).
 MAX_DRAWS = 2_000_000
@@ -32,15 +32,31 @@ def resample_sums(columns: Sequence[Sequence[float]], *, resamples: int, seed: i
     data = np.asarray(columns, dtype=np.float64)
     if data.ndim != 2 or data.shape[1] == 0:
         raise ValueError("resample_sums needs one or more columns of one or more utterances")
+    return _resample(data, resamples=resamples, seed=seed, median=False)
+
+
+def resample_medians(columns: Sequence[Sequence[float]], *, resamples: int, seed: int) -> Sample:
+    """Like :func:`resample_sums`, with each column's median over each resample instead of its sum.
+
+    The same seed draws the same utterances as :func:`resample_sums` does.
+    """
+    data = np.asarray(columns, dtype=np.float64)
+    if data.ndim != 2 or data.shape[1] == 0:
+        raise ValueError("resample_medians needs one or more columns of one or more utterances")
+    return _resample(data, resamples=resamples, seed=seed, median=True)
+
+
+def _resample(data: Sample, *, resamples: int, seed: int, median: bool) -> Sample:
     n = data.shape[1]
     rng = np.random.default_rng(seed)
-    sums = np.empty((data.shape[0], resamples), dtype=np.float64)
+    out = np.empty((data.shape[0], resamples), dtype=np.float64)
     chunk = max(1, MAX_DRAWS // n)
     for start in range(0, resamples, chunk):
         size = min(chunk, resamples - start)
         picks = rng.integers(0, n, size=(size, n))
-        sums[:, start:start + size] = data[:, picks].sum(axis=2)
-    return sums
+        drawn = data[:, picks]
+        out[:, start:start + size] = np.median(drawn, axis=2) if median else drawn.sum(axis=2)
+    return out
 
 
 def percentile_interval(sample: Sample, level: float) -> tuple[float, float]:

@@ -267,13 +267,11 @@ def bootstrap_wer_interval(
     """Percentile-bootstrap interval for corpus WER, resampling utterances with replacement
     (:mod:`asrbench.scoring.bootstrap`).
 
-    Seeded, so a report is reproducible; with fewer than two utterances the interval is the point.
+    Seeded, so a report is reproducible. With fewer than two utterances there is no interval (NaN,
+    ``null`` in a report), never a zero-width one: every resample would be the same draw.
     """
-    if not counts:
-        return math.nan, math.nan
-    point = total(counts).rate
     if len(counts) < 2:
-        return point, point
+        return math.nan, math.nan
     errors, words = resample_sums([[c.errors for c in counts], [c.reference for c in counts]],
                                   resamples=resamples, seed=seed)
     # an empty reference has no words to divide by: its rate is its error count (see above)
