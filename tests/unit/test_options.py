@@ -36,6 +36,9 @@ SAMPLES = {
     "threads": ("2", lambda s: s.threads == 2),
     "fast": (True, lambda s: s.fast is True),
     "batch_size": ("4", lambda s: s.batch_size == 4),
+    "require_devices": ("cuda", lambda s: [str(d) for d in s.require_devices] == ["cuda"]),
+    "html": ("page.html", lambda s: s.html.name == "page.html"),
+    "markdown": ("summary.md", lambda s: s.markdown.name == "summary.md"),
 }
 BY_FIELD = {o.field: o for o in OPTIONS}
 

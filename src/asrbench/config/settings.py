@@ -53,6 +53,9 @@ class Settings:
     threads: int | None
     fast: bool
     batch_size: int | None
+    require_devices: tuple[Device, ...]
+    html: Path | None
+    markdown: Path | None
 
     @property
     def thresholds(self) -> Thresholds:

@@ -110,6 +110,24 @@ def _devices(value: Any, source: Source) -> tuple[Any, ...]:
     return tuple(dict.fromkeys(parse_device(d) for d in _items(value)))
 
 
+def _required_devices(value: Any, source: Source) -> tuple[Any, ...]:
+    from asrbench.hardware.devices import parse_device
+
+    if value is None:
+        return ()
+    found = []
+    for item in _items(value):
+        if item.strip().lower() == "auto":
+            raise ConfigError(f"{source.where} auto: name the device that must run "
+                              "(cpu, cuda, cuda:N, mps)")
+        try:
+            found.append(parse_device(item))
+        except ConfigError:
+            raise ConfigError(f"{source.where} {item!r}: unknown device; valid: cpu, cuda, "
+                              "cuda:N, mps") from None
+    return tuple(dict.fromkeys(found))
+
+
 def _datasets(value: Any, source: Source) -> tuple[DatasetSpec, ...]:
     """The values as :class:`DatasetSpec`, checked for form only: read once the settings exist
     (:func:`asrbench.data.formats.load_datasets`)."""
@@ -280,6 +298,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("asr-batch-size", "batch_size", "throughput mode: also transcribe each dataset in "
            "batches of N and report its RTFx beside the one-at-a-time RTFx", _off_or_at_least(1),
            default_text="off", metavar="N", cli_type=int),
+    Option("asr-require-device", "require_devices", "fail the run unless at least one utterance "
+           "was measured on DEVICE (cuda matches any cuda:N); repeatable", _required_devices,
+           default=(), default_text="none required", metavar="DEVICE", repeatable=True),
+    Option("asr-html", "html", "write the report as one self-contained HTML page to PATH, "
+           "atomically", _path, metavar="PATH"),
+    Option("asr-markdown", "markdown", "write the summary as Markdown to PATH, appended to what "
+           "the file holds (point it at $GITHUB_STEP_SUMMARY)", _path, metavar="PATH"),
 )
 
 

@@ -40,6 +40,8 @@ BASELINE: pytest.StashKey[SavedRun | None] = pytest.StashKey()
 FAILED: pytest.StashKey[pytest.UsageError] = pytest.StashKey()
 SUMMARIES: pytest.StashKey[list[RunSummary]] = pytest.StashKey()
 REGRESSION: pytest.StashKey[bool] = pytest.StashKey()
+WRITTEN: pytest.StashKey[list[str]] = pytest.StashKey()
+MISSING: pytest.StashKey[list[str]] = pytest.StashKey()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -299,29 +301,10 @@ def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset]
 # -- end of the run ---------------------------------------------------------------------------------
 
 def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str, Any]:
-    from asrbench.core import versions
-    from asrbench.plugin import hookcalls as hooks
-    from asrbench.reporting import report
+    from asrbench.plugin import outputs
 
-    session = bench(config)
-    settings = session.settings
-    summaries = session.summaries()
-    # the whole dataset's ids even in a shard, so that a merge can name what is missing
-    datasets = [{"name": d.name, "source": d.source, "hash": session.datasets.digests.get(d.name),
-                 "ids": list(session.datasets.ids.get(d.name, [i.id for i in d.items])),
-                 "shard_ids": [i.id for i in d.items] if settings.shard else None}
-                for d in session.datasets.datasets]
-    data = report.build_report(
-        summaries, session.store.utterances(), skipped=session.store.skipped,
-        normaliser=session.normaliser, software=versions.software(engine_packages()),
-        failures=session.store.failures,
-        complete=config.stash.get(COMPLETE, False) if complete is None else complete,
-        datasets=datasets, shard=settings.shard.as_dict() if settings.shard else None,
-    )
-    hooks.report_fields(config, summaries, data["runs"])
-    if session.store.throughput:
-        data["throughput"] = [r.as_dict() for r in session.store.throughput.values()]
-    return data
+    done = config.stash.get(COMPLETE, False) if complete is None else complete
+    return outputs.report_data(config, bench(config), complete=done)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -335,8 +318,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
     config = session.config
     if in_use(config):
         from asrbench.engines import weights
-        from asrbench.plugin import persist
-        from asrbench.reporting import report
+        from asrbench.plugin import devices_gate, outputs, persist
 
         # Ctrl-C and internal errors come here too: the report says the run is incomplete
         config.stash[COMPLETE] = persist.run_complete(session)
@@ -345,11 +327,14 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
         # benchmark (written later, by pytest-benchmark) state the same numbers
         bench_session.release()
         config.stash[SUMMARIES] = bench_session.summaries()
-        if bench_session.settings.report is not None:
-            report.write_json_atomic(bench_session.settings.report, _report(config))
+        config.stash[WRITTEN] = (outputs.write_outputs(bench_session.settings, _report(config))
+                                 if outputs.wanted(bench_session.settings) else [])
+        config.stash[MISSING] = devices_gate.missing_devices(
+            bench_session.settings, (u.device for u in bench_session.store.utterances()),
+            bench_session.store.skipped)
         weights.use_cache_dir(None)
     yield
-    if config.stash.get(REGRESSION, False):
+    if config.stash.get(REGRESSION, False) or config.stash.get(MISSING, []):
         session.exitstatus = failed_status(session.exitstatus)
 
 
@@ -391,10 +376,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
             if store.failures:
                 terminalreporter.write_line(f"{len(store.failures)} utterance tests produced no result "
                                             "(listed in the report's failures)")
-            if bench_session.settings.report is not None:
-                done = "" if config.stash.get(COMPLETE, False) else " (incomplete)"
-                terminalreporter.write_line(
-                    f"report written to {bench_session.settings.report}{done}")
+            for line in config.stash.get(WRITTEN, []):
+                terminalreporter.write_line(line)
+        for line in config.stash.get(MISSING, []):
+            terminalreporter.write_line(f"asrbench: {line}; the run fails", red=True, bold=True)
     if regression:
         terminalreporter.write_line(
             "asrbench: timings regressed beyond --benchmark-compare-fail (listed above); "

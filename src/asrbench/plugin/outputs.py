@@ -1,0 +1,76 @@
+"""The run's files at the end: the JSON report (``--asr-report``), the HTML page (``--asr-html``)
+and the Markdown summary (``--asr-markdown``), each written atomically from one report dict.
+
+The Markdown summary is appended to what its file already holds (GitHub's ``$GITHUB_STEP_SUMMARY``
+is a file each step appends to), the whole file still replaced in one rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
+
+    from asrbench.bench.session import BenchSession
+    from asrbench.config.settings import Settings
+
+__all__ = ["report_data", "wanted", "write_outputs"]
+
+
+def wanted(settings: Settings) -> bool:
+    """Whether any output file was asked for."""
+    return any(p is not None for p in (settings.report, settings.html, settings.markdown))
+
+
+def write_outputs(settings: Settings, data: Mapping[str, Any]) -> list[str]:
+    """Write every asked-for file from ``data`` (a built report); lines saying what was written."""
+    from asrbench.core.files import write_atomic
+    from asrbench.reporting import report
+    from asrbench.reporting.html import write_html
+    from asrbench.reporting.markdown import render_markdown
+
+    done = "" if data.get("complete", False) else " (incomplete)"
+    lines = []
+    if settings.report is not None:
+        report.write_json_atomic(settings.report, dict(data))
+        lines.append(f"report written to {settings.report}{done}")
+    if settings.html is not None:
+        write_html(data, settings.html)
+        lines.append(f"HTML report written to {settings.html}{done}")
+    if settings.markdown is not None:
+        path = Path(settings.markdown)
+        before = path.read_text(encoding="utf-8") if path.is_file() else ""
+        separator = "\n" if before and not before.endswith("\n") else ""
+        write_atomic(path, before + separator + render_markdown(data))
+        lines.append(f"Markdown summary {'appended' if before else 'written'} to {path}{done}")
+    return lines
+
+
+def report_data(config: pytest.Config, session: BenchSession, *, complete: bool) -> dict[str, Any]:
+    """The run's report: every result of ``session``, plus what plugins add
+    (``pytest_asrbench_report_fields``)."""
+    from asrbench.core import versions
+    from asrbench.engines.registry import engine_packages
+    from asrbench.plugin import hookcalls as hooks
+    from asrbench.reporting import report
+
+    settings = session.settings
+    summaries = session.summaries()
+    # the whole dataset's ids even in a shard, so that a merge can name what is missing
+    datasets = [{"name": d.name, "source": d.source, "hash": session.datasets.digests.get(d.name),
+                 "ids": list(session.datasets.ids.get(d.name, [i.id for i in d.items])),
+                 "shard_ids": [i.id for i in d.items] if settings.shard else None}
+                for d in session.datasets.datasets]
+    data = report.build_report(
+        summaries, session.store.utterances(), skipped=session.store.skipped,
+        normaliser=session.normaliser, software=versions.software(engine_packages()),
+        failures=session.store.failures, complete=complete,
+        datasets=datasets, shard=settings.shard.as_dict() if settings.shard else None,
+    )
+    hooks.report_fields(config, summaries, data["runs"])
+    if session.store.throughput:
+        data["throughput"] = [r.as_dict() for r in session.store.throughput.values()]
+    return data
