@@ -77,9 +77,10 @@ def _merge(args: argparse.Namespace) -> int:
         print(f"saved {save_merged(merged, Path(args.storage), benchmarks)}")
     for run in merged["runs"]:
         low, high = run["wer_ci95"]
+        ci = ("1 utterance: no interval" if low is None or high is None
+              else f"{100 * low:.2f}-{100 * high:.2f}")
         print(f"{run['model']} / {run['device']} / {run['dataset']}: {run['utterances']} "
-              f"utterances, WER {100 * run['wer']:.2f}% [{100 * low:.2f}-{100 * high:.2f}], "
-              f"RTFx {run['rtfx'] or 0:.1f}")
+              f"utterances, WER {100 * run['wer']:.2f}% [{ci}], RTFx {run['rtfx'] or 0:.1f}")
     return 0
 
 

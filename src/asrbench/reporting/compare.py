@@ -9,9 +9,15 @@ Runs are named ``MACHINE/ID``. WER compares across machines freely; timings meas
 hosts are not like for like: their deltas are marked so, and a timing gate refuses them unless
 ``--allow-cross-machine`` is given.
 
+Timing changes are tested the same way (:func:`asrbench.scoring.significance.paired_timing`): ΔRTF
+(the relative change of total latency over the utterances both runs timed) and Δlatency p50, each
+with its 95 % interval, marked not significant when the interval holds zero; with one common
+utterance there is no interval. Runs whose measuring conditions differ (the reports' ``disclosure``:
+threads, batch, precision, versions, hardware, ...) are flagged ("conditions differ: threads 1 vs 2").
+
 Gates (``--fail-on``): ``wer:+0.5`` fails when WER rises by more than 0.5 points (percentage
-points, absolute), with ``--significant`` only when the rise is also significant; ``rtf:+10%`` when
-RTF rises by more than 10 % of the baseline's (relative).
+points, absolute); ``rtf:+10%`` when RTF rises by more than 10 % of the baseline's (relative). With
+``--significant`` a WER or RTF gate fires only when the rise is also significant.
 """
 
 from __future__ import annotations
@@ -26,12 +32,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asrbench.core.errors import ConfigError
+from asrbench.reporting.disclosure import conditions_differ
 from asrbench.reporting.history import Key, SavedRun
 from asrbench.scoring.metrics import Counts
-from asrbench.scoring.significance import Difference, paired_bootstrap
+from asrbench.scoring.significance import (
+    NO_INTERVAL,
+    Difference,
+    TimingChange,
+    paired_bootstrap,
+    paired_timing,
+)
 
 __all__ = ["Gate", "Row", "compare_runs", "failures", "format_csv", "format_json",
-           "format_markdown", "format_table", "identity_changes", "parse_gate", "utterance_counts"]
+           "format_markdown", "format_table", "identity_changes", "parse_gate", "utterance_counts",
+           "utterance_latencies"]
 
 _GATE = re.compile(r"^(wer|cer|rtf):\+?(\d+(?:\.\d+)?)(%?)$")
 TIMING = ("rtf", "rtfx", "latency_p50", "latency_p95")
@@ -76,6 +90,21 @@ def utterance_counts(utterances: list[dict[str, Any]], key: Key) -> dict[str, Co
     return out
 
 
+def utterance_latencies(utterances: list[dict[str, Any]], key: Key) -> dict[str, float]:
+    """Per-utterance measured latency (seconds) of one model × device × dataset, where timed."""
+    out: dict[str, float] = {}
+    for record in utterances:
+        if (record.get("model"), record.get("device"), record.get("dataset")) != key:
+            continue
+        latency = record.get("latency")
+        if isinstance(latency, int | float) and math.isfinite(latency):
+            out[str(record["id"])] = float(latency)
+    return out
+
+
+Timing = tuple[TimingChange, TimingChange]
+
+
 @dataclass(frozen=True)
 class Row:
     """One model × device × dataset across runs: values per run name, None where absent."""
@@ -84,6 +113,14 @@ class Row:
     values: dict[str, dict[str, Any] | None]
     hosts: dict[str, str | None] = field(default_factory=dict)
     tests: dict[str, Difference | None] = field(default_factory=dict)
+    #: ΔRTF and Δlatency p50 of each later run against the baseline, where both timed utterances.
+    timing: dict[str, Timing | None] = field(default_factory=dict)
+    #: Each run's ``disclosure`` block (``None`` for reports older than it).
+    conditions: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+    def conditions_differ(self, name: str) -> list[str]:
+        """How run ``name``'s measuring conditions differ from the baseline's (empty: same or unknown)."""
+        return conditions_differ(self.conditions.get(self.baseline), self.conditions.get(name))
 
     def comparable(self) -> bool:
         names = {v.get("normaliser") for v in self.values.values() if v is not None}
@@ -112,15 +149,28 @@ def compare_runs(runs: list[SavedRun], *, resamples: int = 10_000) -> list[Row]:
     for key in keys:
         values = {run.name: run.runs.get(key) for run in runs}
         tests: dict[str, Difference | None] = {}
+        timing: dict[str, Timing | None] = {}
         base = runs[0]
         if base.runs.get(key) is not None:
             base_counts = utterance_counts(base.utterances, key)
+            base_latency = utterance_latencies(base.utterances, key)
             for run in runs[1:]:
                 if run.runs.get(key) is not None:
                     tests[run.name] = paired_bootstrap(
                         base_counts, utterance_counts(run.utterances, key), resamples=resamples)
-        rows.append(Row(key, values, {run.name: run.host for run in runs}, tests))
+                    timing[run.name] = paired_timing(
+                        base_latency, utterance_latencies(run.utterances, key), resamples=resamples)
+        conditions = {run.name: run_conditions(run, key) for run in runs}
+        rows.append(Row(key, values, {run.name: run.host for run in runs}, tests, timing,
+                        conditions))
     return rows
+
+
+def run_conditions(run: SavedRun, key: Key) -> dict[str, Any] | None:
+    """One run's measuring conditions: its ``disclosure`` block (``None`` in older reports)."""
+    figures = run.runs.get(key)
+    found = figures.get("disclosure") if figures else None
+    return found if isinstance(found, dict) else None
 
 
 #: Identity fields whose change means two runs did not measure the same thing.
@@ -147,7 +197,8 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
     """Messages for every later run that breaks a gate against the first (baseline) run.
 
     A timing gate between runs from different machines raises :class:`ConfigError` unless
-    ``allow_cross_machine``; with ``significant_only``, a WER gate fires only on a significant rise.
+    ``allow_cross_machine``; with ``significant_only``, a WER or RTF gate fires only on a
+    significant rise (paired bootstrap; one common utterance is never significant).
     """
     out = []
     for row in rows:
@@ -170,11 +221,16 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
                         "--allow-cross-machine to gate on them anyway)")
                 if not gate.exceeded(float(b), float(n)):
                     continue
-                test = row.tests.get(run_id)
-                if gate.metric == "wer" and significant_only and (test is None or
-                                                                  not test.significant):
+                test: Difference | TimingChange | None = row.tests.get(run_id)
+                if gate.metric == "rtf":
+                    timing = row.timing.get(run_id)
+                    test = timing[0] if timing is not None else None
+                elif gate.metric != "wer":
+                    test = None
+                if significant_only and gate.metric in ("wer", "rtf") and (
+                        test is None or not test.significant):
                     continue
-                note = f" ({test})" if gate.metric == "wer" and test is not None else ""
+                note = f" ({test})" if test is not None else ""
                 out.append(f"{' / '.join(row.key)}: {gate.metric} {_fmt(gate.metric, b)} → "
                            f"{_fmt(gate.metric, n)} in run {run_id} (baseline {ids[0]}) "
                            f"breaks {gate}{note}")
@@ -204,11 +260,10 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
             if value is None:
                 lines.append(f"  {run_id} (not in this run)")
                 continue
-            ci = value.get("wer_ci95") or [None, None]
             text = (f"  {run_id}  WER {_fmt('wer', value.get('wer')):>6} "
-                    f"[{_fmt('wer', ci[0])}-{_fmt('wer', ci[1])}]  CER {_fmt('cer', value.get('cer')):>6}"
+                    f"[{_ci_text(value)}]  CER {_fmt('cer', value.get('cer')):>6}"
                     f"  RTF {_fmt('rtf', value.get('rtf'))}  RTFx {value.get('rtfx') or 0:.1f}"
-                    f"  p50 {value.get('latency_p50') or 0:.3f}s")
+                    f"  p50 {value.get('latency_p50') or 0:.3f}s{_figures_text(value)}")
             if run_id != ids[0] and base is not None:
                 changed = identity_changes(base, value)
                 if changed:
@@ -222,13 +277,69 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
                         text += f"\n      {test}"
                     elif dw is not None:
                         text += f"\n      ΔWER {100 * dw:+.2f} pt (no common utterances to test)"
-                    dr = _delta(base, value, "rtf")
-                    if dr is not None and base.get("rtf"):
-                        text += f"  ΔRTF {100 * dr / base['rtf']:+.0f}%"
-                        if not row.same_machine(run_id):
-                            text += " (other machine: timing not like for like)"
+                other = "" if row.same_machine(run_id) else " (other machine: timing not like for like)"
+                timing = row.timing.get(run_id)
+                dr = _delta(base, value, "rtf")
+                if timing is not None:
+                    text += "".join(f"\n      {change}{other}" for change in timing)
+                elif dr is not None and base.get("rtf"):
+                    text += (f"\n      ΔRTF {100 * dr / base['rtf']:+.0f}% (no common timed "
+                             f"utterances to test){other}")
+                differ = row.conditions_differ(run_id)
+                if differ:
+                    text += f"\n      conditions differ: {'; '.join(differ)}"
             lines.append(text)
     return "\n".join(lines)
+
+
+def _ci_text(value: Mapping[str, Any]) -> str:
+    low, high = ([*list(value.get("wer_ci95") or []), None, None])[:2]
+    if low is None or high is None:
+        return NO_INTERVAL if value.get("utterances") == 1 else "no interval"
+    return f"{_fmt('wer', low)}-{_fmt('wer', high)}"
+
+
+def _pct_or_none(value: float | None) -> float | None:
+    return None if value is None else 100 * value
+
+
+def _timing_fields(row: Row, run_id: str, is_baseline: bool) -> dict[str, Any]:
+    """The timing test's columns: changes and intervals in percent of the baseline."""
+    timing = None if is_baseline else row.timing.get(run_id)
+    out: dict[str, Any] = {}
+    for index, name in enumerate(("rtf", "latency_p50")):
+        change = timing[index] if timing is not None else None
+        out[f"delta_{name}_pct"] = _pct_or_none(change.change if change else None)
+        out[f"delta_{name}_ci_low_pct"] = _pct_or_none(change.low if change else None)
+        out[f"delta_{name}_ci_high_pct"] = _pct_or_none(change.high if change else None)
+        out[f"{name}_p_value"] = change.p_value if change else None
+        out[f"{name}_significant"] = change.significant if change else None
+    out["timing_paired_utterances"] = timing[0].utterances if timing else None
+    out["timing_note"] = (NO_INTERVAL if timing is not None and timing[0].low is None else None)
+    differ = [] if is_baseline else row.conditions_differ(run_id)
+    out["conditions_differ"] = "; ".join(differ) if differ else None
+    return out
+
+
+def _figures_text(value: Mapping[str, Any]) -> str:
+    """The table's compact figures (:mod:`asrbench.bench.figures`) this run measured."""
+    from asrbench.bench.figures import figures
+
+    shown = [f"{fig.label} {fig.format(value.get(fig.name))}" for fig in figures()
+             if fig.compact and isinstance(value.get(fig.name), int | float)]
+    return "".join(f"  {text}" for text in shown)
+
+
+def _figure_fields(base: Mapping[str, Any] | None, value: Mapping[str, Any]) -> dict[str, Any]:
+    """Every figure of the table, with its change against the baseline (absent in older reports:
+    None; a timing figure from another machine carries ``timing_like_for_like`` as the others)."""
+    from asrbench.bench.figures import figures
+
+    out: dict[str, Any] = {}
+    for fig in figures():
+        out[fig.name] = value.get(fig.name)
+        out[f"delta_{fig.name}"] = _delta(base, value, fig.name)
+    return out
 
 
 def _flat(rows: list[Row]) -> list[dict[str, Any]]:
@@ -262,6 +373,8 @@ def _flat(rows: list[Row]) -> list[dict[str, Any]]:
             record["timing_like_for_like"] = row.same_machine(run_id) if comparable else None
             record["identity_changes"] = (";".join(identity_changes(base, value))
                                           if run_id != ids[0] else None)
+            record.update(_timing_fields(row, run_id, run_id == ids[0] or base is None))
+            record.update(_figure_fields(base if run_id != ids[0] else None, value))
             out.append(record)
     return out
 
@@ -298,10 +411,19 @@ def format_markdown(rows: list[Row]) -> str:
                       f"p={r['p_value']:.3f}{' (significant)' if r['significant'] else ''}")
         base_rtf = r["rtf"] - r["delta_rtf"] if r["delta_rtf"] is not None else None
         drtf = (f"{100 * r['delta_rtf'] / base_rtf:+.0f}%" if base_rtf else "–")
+        if r["delta_rtf_pct"] is not None:
+            drtf = f"{r['delta_rtf_pct']:+.1f}%"
+            if r["timing_note"]:
+                drtf += f" ({r['timing_note']})"
+            else:
+                drtf += (f" [{r['delta_rtf_ci_low_pct']:+.1f}, {r['delta_rtf_ci_high_pct']:+.1f}]"
+                         f"{' (significant)' if r['rtf_significant'] else ' (not significant)'}")
         if r["timing_like_for_like"] is False and drtf != "–":
             drtf += " (other machine)"
         if r["identity_changes"]:
             delta += f" (changed: {r['identity_changes'].replace(';', ', ')})"
+        if r["conditions_differ"]:
+            drtf += f" (conditions differ: {r['conditions_differ']})"
         lines.append("| " + " | ".join([
             cell(f"{r['model']} / {r['device']} / {r['dataset']}"), cell(r["run"]), wer,
             _fmt("cer", r["cer"]).replace("%", ""), _fmt("rtf", r["rtf"]),

@@ -19,10 +19,12 @@ from asrbench.core.files import write_atomic
 from asrbench.core.identity import machine_fingerprint
 from asrbench.core.jsonsafe import clean_json
 
-__all__ = ["REPORT_VERSION", "build_report", "format_summary", "write_json_atomic"]
+__all__ = ["READABLE_VERSIONS", "REPORT_VERSION", "build_report", "format_summary", "write_json_atomic"]
 
 #: The report schema's version (``asrbench/report.schema.json``); raised on incompatible changes.
-REPORT_VERSION = 2
+REPORT_VERSION = 3
+#: Report versions compare and merge read (2: before the figures table's cost figures).
+READABLE_VERSIONS = (2, 3)
 
 
 def build_report(
@@ -76,6 +78,18 @@ def _num(value: float | None, digits: int = 2) -> str:
     return text if len(text) <= 7 else f"{value:.1e}"
 
 
+def _compact(run: RunSummary) -> str:
+    """The compact figures of the table (:mod:`asrbench.bench.figures`) measured on ``run``."""
+    from asrbench.bench.figures import figures
+
+    parts = []
+    for fig in figures():
+        value = run.figures.get(fig.name)
+        if fig.compact and value is not None and value.value is not None:
+            parts.append(f"{fig.label} {fig.format(value.value)}")
+    return "  ".join(parts)
+
+
 def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], str],
                    *, width: int = 80) -> list[str]:
     """Lines for the terminal: one row per run, then the skipped combinations with reasons.
@@ -94,7 +108,8 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
             if len(name) > 38:
                 name = name[:37] + "…"
             low, high = run.wer_ci
-            ci = f"{_pct(low)}-{_pct(high)}"
+            ci = (f"{_pct(low)}-{_pct(high)}" if math.isfinite(low) and math.isfinite(high)
+                  else "no interval")  # one utterance: never a zero-width interval
             lines.append(f"{name:<38} {run.utterances:>4} {run.audio_seconds:>7.1f} "
                          f"{_pct(run.wer):>6} {ci:>11} {_pct(run.cer):>5}")
             precision = run.engine_info.get("precision")
@@ -111,6 +126,9 @@ def format_summary(runs: Sequence[RunSummary], skipped: dict[tuple[str, str], st
                          f"{_num(run.latency_p50, 3):>7} {_num(run.latency_p95, 3):>7} "
                          f"{_num(run.info.get('first_call_latency'), 3):>7} "
                          f"{_num(run.load_seconds):>7}  {extra}")
+            compact = _compact(run)
+            if compact:
+                lines.append(f"{'':<4}{compact}")
             if run.info.get("mps_fallback"):
                 lines.append(f"{'':<4}MPS with CPU fallback: PYTORCH_ENABLE_MPS_FALLBACK was set, so "
                              "ops MPS lacks ran on the CPU")
