@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from asrbench.engines.registry import engine_class
 from asrbench.engines.spec import ModelSpec
 from asrbench.hardware import threads
 from asrbench.hardware.devices import Device
+from asrbench.hardware.energy import EnergyMeter
 from asrbench.hardware.memory import MemoryWatch
 from asrbench.hardware.runtimes import Runtime, get_runtime, placement_error
 
@@ -58,20 +60,27 @@ class LoadedModel:
         """The engine's own runtime: synchronise, memory and threads are asked of it."""
         return get_runtime(self.engine.runtime)
 
+    @property
+    def incremental(self) -> bool:
+        """Whether the engine marks its first text (see :mod:`asrbench.engines.first_text`)."""
+        return bool(getattr(self.engine, "incremental", False))
+
     def transcribe(self, audio: Any) -> str:
         return self.engine.transcribe(audio)
 
     def transcribe_batch(self, audio: Any) -> list[str]:
         return self.engine.transcribe_batch(audio)
 
-    def timer(self, *, wrap: Wrap | None = None) -> Timer:
+    def timer(self, *, wrap: Wrap | None = None,
+              meters: Sequence[tuple[str, EnergyMeter]] = ()) -> Timer:
         """Timed calls of this model on its device (see :mod:`asrbench.bench.protocol`), synchronised
         through its runtime.
 
         The timer calls through this handle, not the engine, so that a timer left in a failure's
         traceback does not keep a released model's weights alive."""
         runtime, device = self.runtime, self.device
-        return Timer(self, device, synchronise=lambda: runtime.synchronize(device), wrap=wrap)
+        return Timer(self, device, synchronise=lambda: runtime.synchronize(device), wrap=wrap,
+                     meters=meters)
 
     def _drop_engine(self) -> None:
         """Let go of the engine: a test frame or traceback still holding this handle (pytest

@@ -27,6 +27,12 @@ after queued kernels are done. Decoding files and resampling happen earlier, out
 call, one clip or a batch, goes through :class:`Timer`; the runner and throughput mode wrap each in
 the guard (:mod:`asrbench.bench.guard`: ``--asr-timeout``, out-of-memory, one-line failures).
 
+Inside the same timed region each call also records (:class:`Call`): the host CPU seconds it cost
+(:class:`asrbench.hardware.cputime.CpuClock`: user + system, all threads but asrbench's own; on a
+GPU, the host side including the wait inside synchronise), the seconds to the engine's first text
+(:mod:`asrbench.engines.first_text`, same clock, same origin) and, where a real energy counter is
+readable, the joules it counted (read just outside the clock, so reading it costs the clock nothing).
+
 pytest-benchmark, when enabled, drives the measured rounds (so its statistics, ``--benchmark-save``
 and ``--benchmark-compare`` see the same calls), with its group set before it starts timing. Under
 ``--benchmark-disable`` the protocol runs the same warm-up and measured rounds itself.
@@ -34,16 +40,21 @@ and ``--benchmark-compare`` see the same calls), with its group set before it st
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from asrbench.bench.guard import Wrap
+from asrbench.engines import first_text
+from asrbench.engines.first_text import FirstText
+from asrbench.hardware.cputime import CpuClock
 from asrbench.hardware.devices import Device
+from asrbench.hardware.energy import EnergyMeter
 from asrbench.hardware.runtimes import get_runtime
 
-__all__ = ["CLOCK", "Clock", "Measurement", "Protocol", "Timer", "benchmark_group", "measure"]
+__all__ = ["CLOCK", "Call", "Clock", "Measurement", "Protocol", "Timer", "benchmark_group", "measure"]
 
 #: A monotonic clock in seconds; tests pass a fake one.
 Clock = Callable[[], float]
@@ -86,12 +97,48 @@ class Protocol:
 
 
 @dataclass(frozen=True)
+class Call:
+    """One timed call: its result, seconds, host CPU seconds, first text and joules per counter."""
+
+    value: Any
+    seconds: float
+    cpu_seconds: float
+    first_text: FirstText
+    energy: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Measurement:
-    """One utterance measured: the text, the warm-up seconds, the measured seconds."""
+    """One utterance measured: the text, the warm-up seconds, the measured calls."""
 
     text: str
     warmups: tuple[float, ...]
     latencies: tuple[float, ...]
+    calls: tuple[Call, ...] = ()
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        """The median measured call's host CPU seconds."""
+        return statistics.median(c.cpu_seconds for c in self.calls) if self.calls else None
+
+    @property
+    def first_text(self) -> FirstText:
+        """The median measured call's first text, or the reason there is none."""
+        seconds = [c.first_text.seconds for c in self.calls if c.first_text.seconds is not None]
+        if seconds and len(seconds) == len(self.calls):
+            return FirstText(statistics.median(seconds))
+        reasons = [c.first_text.reason for c in self.calls if c.first_text.reason]
+        return FirstText(None, reasons[0] if reasons else "not measured")
+
+    @property
+    def energy(self) -> dict[str, float | None]:
+        """Per counter, the median measured call's joules (None when any call had none)."""
+        out: dict[str, float | None] = {}
+        for prefix in dict.fromkeys(p for c in self.calls for p in c.energy):
+            values = [c.energy.get(prefix) for c in self.calls]
+            present = [v for v in values if v is not None]
+            out[prefix] = statistics.median(present) if len(present) == len(values) else None
+        return out
 
 
 class Timer:
@@ -103,11 +150,17 @@ class Timer:
     """
 
     def __init__(self, engine: Any, device: Device, *, clock: Clock | None = None,
-                 synchronise: Callable[[], None] | None = None, wrap: Wrap | None = None) -> None:
+                 synchronise: Callable[[], None] | None = None, wrap: Wrap | None = None,
+                 cpu_clock: CpuClock | None = None,
+                 meters: Sequence[tuple[str, EnergyMeter]] = ()) -> None:
         self.engine = engine
         self.device = device
         self.wrap = wrap
         self.clock = clock if clock is not None else CLOCK
+        self.cpu_clock = cpu_clock if cpu_clock is not None else CpuClock()
+        #: Readable energy counters, by report prefix: read just before and after each call.
+        self.meters = tuple(meters)
+        self.incremental = bool(getattr(engine, "incremental", False))
         if synchronise is None:
             runtime = getattr(engine, "runtime", None)
             synchronise = self._device_synchronise if runtime in (None, "torch") else _nothing
@@ -119,20 +172,36 @@ class Timer:
     def call(self, audio: Any) -> tuple[str, float]:
         """One timed call: text and seconds. ``wrap`` (the ``--asr-timeout`` guard) runs the whole
         timed region, clock included, so a worker thread does not change the figure."""
+        call = self.measured_call(audio)
+        return call.value, call.seconds
+
+    def measured_call(self, audio: Any) -> Call:
+        """One timed call with everything measured inside it (see :class:`Call`)."""
         return self._clocked(lambda: self.engine.transcribe(audio))
 
     def call_batch(self, audio: Sequence[Any]) -> tuple[Sequence[str], float]:
         """One timed batched call (``transcribe_batch``): the texts and seconds, as :meth:`call`."""
-        return self._clocked(lambda: self.engine.transcribe_batch(audio))
+        call = self._clocked(lambda: self.engine.transcribe_batch(audio))
+        return call.value, call.seconds
 
-    def _clocked[T](self, work: Callable[[], T]) -> tuple[T, float]:
-        def timed() -> tuple[T, float]:
-            started = self.clock()
-            value = work()
-            self.synchronise()
-            return value, self.clock() - started
+    def _clocked(self, work: Callable[[], Any]) -> Call:
+        def timed() -> Call:
+            # runs in the guard's worker thread: the first-text recorder is opened here
+            for _, meter in self.meters:
+                meter.start()
+            with first_text.recording(self.clock) as recorder:
+                started = recorder.started
+                token = self.cpu_clock.start()
+                value = work()
+                self.synchronise()
+                cpu = self.cpu_clock.stop(token)
+                seconds = self.clock() - started
+            energy = {prefix: meter.stop().joules for prefix, meter in self.meters}
+            return Call(value, seconds, cpu.cpu_seconds,
+                        recorder.result(incremental=self.incremental), energy)
 
-        return timed() if self.wrap is None else self.wrap(timed)
+        result: Call = timed() if self.wrap is None else self.wrap(timed)
+        return result
 
 
 def _nothing() -> None:
@@ -163,14 +232,16 @@ def measure(timer: Timer, audio: Any, protocol: Protocol, *, benchmark: Any = No
     rounds = protocol.measured_rounds
     texts: list[str] = []
     measured: list[float] = []
+    calls: list[Call] = []
     if benchmark is not None and group is not None:
         benchmark.group = group
 
     def own_rounds() -> str:
         for _ in range(rounds):
-            text, seconds = timer.call(audio)
-            texts.append(text)
-            measured.append(seconds)
+            call = timer.measured_call(audio)
+            texts.append(call.value)
+            measured.append(call.seconds)
+            calls.append(call)
         return texts[0]
 
     if benchmark is None:
@@ -181,13 +252,14 @@ def measure(timer: Timer, audio: Any, protocol: Protocol, *, benchmark: Any = No
         benchmark.pedantic(own_rounds, rounds=1, warmup_rounds=0, iterations=1)
     else:
         def target() -> str:
-            text, seconds = timer.call(audio)
+            call = timer.measured_call(audio)
             if len(measured) < rounds:  # a profiler's extra call is not a measured round
-                texts.append(text)
-                measured.append(seconds)
-            return text
+                texts.append(call.value)
+                measured.append(call.seconds)
+                calls.append(call)
+            return str(call.value)
 
         benchmark.pedantic(target, rounds=rounds, warmup_rounds=0, iterations=1)
     if len(measured) != rounds:
         raise RuntimeError(f"measured {len(measured)} calls, expected {rounds}")
-    return Measurement(texts[0], warmups, tuple(measured))
+    return Measurement(texts[0], warmups, tuple(measured), tuple(calls))

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asrbench.bench import figures as figure_table
+from asrbench.core.figures import Figure
 from asrbench.scoring.metrics import (
     Counts,
     Rates,
@@ -126,6 +128,14 @@ class UtteranceResult(Rates):
     audio_seconds: float
     latencies: tuple[float, ...]
     warmup_latencies: tuple[float, ...] = ()
+    #: Host CPU seconds of the measured calls (their median); None when not measured.
+    cpu_seconds: float | None = None
+    #: Seconds to the engine's first text (median over the measured calls), or None and the reason.
+    first_text_latency: float | None = None
+    first_text_latency_reason: str | None = None
+    #: Joules per measured call (their median) by counter prefix (see ``figures.ENERGY_PARTS``);
+    #: None where the counter could not be read (the run's ``<prefix>energy_reason`` says why).
+    energy: dict[str, float | None] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if not self.latencies:
@@ -177,6 +187,12 @@ class UtteranceResult(Rates):
             "warmup_latencies": list(self.warmup_latencies),
             "rtf": self.rtf,
             "audio_seconds": self.audio_seconds,
+            "cpu_seconds": self.cpu_seconds,
+            "first_text_latency": self.first_text_latency,
+            **({"first_text_latency_reason": self.first_text_latency_reason}
+               if self.first_text_latency_reason else {}),
+            **{f"{prefix}energy_joules": self.energy.get(prefix)
+               for prefix in figure_table.ENERGY_PARTS if prefix in self.energy},
         }
 
     def extra_info(self) -> dict[str, Any]:
@@ -200,7 +216,16 @@ class UtteranceResult(Rates):
             audio_seconds=float(data["audio_seconds"]),
             latencies=tuple(float(x) for x in data["latencies"]),
             warmup_latencies=tuple(float(x) for x in data.get("warmup_latencies", ())),
+            cpu_seconds=_float(data.get("cpu_seconds")),
+            first_text_latency=_float(data.get("first_text_latency")),
+            first_text_latency_reason=data.get("first_text_latency_reason"),
+            energy={prefix: _float(data[f"{prefix}energy_joules"])
+                    for prefix in figure_table.ENERGY_PARTS if f"{prefix}energy_joules" in data},
         )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 _NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies", "warmup_latencies")
@@ -235,6 +260,8 @@ class RunSummary(Rates):
     identity: dict[str, Any] = field(default_factory=dict)
     #: Each utterance's word counts, by id: what a baseline's paired significance test compares.
     utterance_words: dict[str, Counts] = field(default_factory=dict, repr=False, compare=False)
+    #: Every figure of the table (:mod:`asrbench.bench.figures`), measured or missing with the reason.
+    figures: dict[str, Figure] = field(default_factory=dict)
 
     @property
     def engine_info(self) -> dict[str, Any]:
@@ -247,7 +274,12 @@ class RunSummary(Rates):
         return RunKey(self.model, self.device, self.dataset)
 
     def as_dict(self) -> dict[str, Any]:
-        facts = {k: v for k, v in self.info.items() if k not in CORE_FIELDS}
+        names = {f.name for f in figure_table.figures()} | set(self.figures)
+        facts = {k: v for k, v in self.info.items() if k not in CORE_FIELDS
+                 and k not in names and k.removesuffix("_reason") not in names}
+        measured: dict[str, Any] = {}
+        for name, value in self.figures.items():
+            measured.update(value.as_dict(name))
         return {
             **facts,
             "model": self.model,
@@ -270,6 +302,7 @@ class RunSummary(Rates):
             "normaliser": self.normaliser,
             "identity": self.identity,
             "engine_info": self.engine_info,
+            **measured,
         }
 
 
@@ -289,6 +322,7 @@ def summarise(
     if not results:
         raise ValueError("summarise() needs at least one result")
     first = results[0]
+    facts = {**(load.info if load else {}), **(info or {})}
     latencies = [r.latency for r in results]
     audio = [r.audio_seconds for r in results]
     words = [r.score.words for r in results]
@@ -309,9 +343,10 @@ def summarise(
         latency_mean=statistics.fmean(latencies),
         load_seconds=load.seconds if load else None,
         normaliser=normaliser,
-        info={**(load.info if load else {}), **(info or {})},
+        info=facts,
         identity={**(load.identity if load else {}), **(identity or {})},
         utterance_words={r.id: r.score.words for r in results},
+        figures=figure_table.compute_all(results, facts),
     )
 
 

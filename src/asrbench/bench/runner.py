@@ -43,7 +43,8 @@ def guarded[T](session: BenchSession, model: LoadedModel, what: str, call: Calla
 
 def _timer(session: BenchSession, model: LoadedModel, what: str) -> Timer:
     """The model's timer, each call under ``--asr-timeout`` (the clock runs in the worker)."""
-    return model.timer(wrap=guard.with_timeout(session.settings.timeout, what=what))
+    return model.timer(wrap=guard.with_timeout(session.settings.timeout, what=what),
+                       meters=session.costs.meters(model.key, model.device))
 
 
 def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) -> float | None:
@@ -56,6 +57,10 @@ def first_call(session: BenchSession, model: LoadedModel, utterance: Utterance) 
     timer = _timer(session, model, what)
     seconds = guarded(session, model, what, lambda: timer.call(utterance.audio)[1])
     session.models.first_calls[model.key] = seconds
+    # idle power before the measured calls, over about as long as they will take (capped)
+    dataset = next((d for d in session.datasets.datasets if d.name == utterance.dataset), None)
+    calls = session.protocol.measured_rounds * (len(dataset.items) if dataset is not None else 1)
+    session.costs.measure_idle(model.key, model.device, seconds * calls)
     return seconds
 
 
@@ -89,6 +94,10 @@ def _result(session: BenchSession, model: LoadedModel, utterance: Utterance,
         audio_seconds=utterance.duration,
         latencies=measured.latencies,
         warmup_latencies=measured.warmups,
+        cpu_seconds=measured.cpu_seconds,
+        first_text_latency=measured.first_text.seconds,
+        first_text_latency_reason=measured.first_text.reason,
+        energy=measured.energy,
     )
     session.store.record(result)
     session.models.note_memory(model)

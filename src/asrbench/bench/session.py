@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asrbench.bench.audio_cache import AudioCache
+from asrbench.bench.costs import EnergyCosts
+from asrbench.bench.figures import CPU_TIME_SCOPE
 from asrbench.bench.models import LoadedModel, ModelCache
 from asrbench.bench.protocol import Protocol
 from asrbench.bench.results import ModelKey, RunKey, RunSummary, summarise
@@ -24,6 +26,7 @@ from asrbench.core import identity
 from asrbench.data.datasets import Dataset, Utterance, UtteranceSpec
 from asrbench.data.formats import LoadedDatasets
 from asrbench.engines.spec import ModelSpec
+from asrbench.hardware.cputime import CpuClock
 from asrbench.hardware.devices import Device
 from asrbench.scoring.metrics import get_normaliser
 
@@ -40,6 +43,7 @@ class BenchSession:
     models: ModelCache = field(init=False)
     audio: AudioCache = field(default_factory=AudioCache)
     store: ResultStore = field(default_factory=ResultStore)
+    costs: EnergyCosts = field(default_factory=EnergyCosts)
 
     def __post_init__(self) -> None:
         self.models = ModelCache(threads=self.settings.threads)
@@ -67,7 +71,8 @@ class BenchSession:
 
     def run_info(self, key: ModelKey) -> dict[str, Any]:
         """Per-run facts besides the load's: memory, protocol, first-call latency."""
-        info = {**self.models.memory_info(key), **self.protocol.as_dict()}
+        info = {**self.models.memory_info(key), **self.protocol.as_dict(),
+                **self.costs.facts(key), "cpu_time_method": f"{CpuClock.method}; {CPU_TIME_SCOPE}"}
         if key in self.models.first_calls:
             info["first_call_latency"] = self.models.first_calls[key]
         return info

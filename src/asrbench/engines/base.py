@@ -93,6 +93,10 @@ class Engine(ABC):
     #: The library that runs the model (see :mod:`asrbench.hardware.runtimes`): asked whether a device is
     #: available, to synchronise, for memory and threads. torch unless the engine says otherwise.
     runtime: ClassVar[str] = "torch"
+    #: Whether ``transcribe`` produces text incrementally and calls
+    #: :func:`asrbench.engines.first_text.mark_first_text` when its first text exists (time to first
+    #: text); engines that return whole transcripts only leave it False (null, with the reason).
+    incremental: ClassVar[bool] = False
 
     device: Device
 

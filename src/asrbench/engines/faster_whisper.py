@@ -23,6 +23,7 @@ from asrbench.core.errors import EngineError
 from asrbench.data.audio import SAMPLE_RATE
 from asrbench.data.batching import join_pieces, split_pieces
 from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options
+from asrbench.engines.first_text import mark_first_text
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import BUNDLED_CT2_MODEL, DISTIL_SIZES, WHISPER_SIZES, bundled_ct2_model, fetch
 from asrbench.hardware import threads
@@ -38,6 +39,7 @@ class FasterWhisperEngine(Engine):
     """faster-whisper ``WhisperModel``; options: compute_type, cpu_threads and decoding ones."""
 
     name = "faster_whisper"
+    incremental = True  # segments arrive one by one: the first is marked
     devices = frozenset({"cpu", "cuda"})
     unsupported: ClassVar[dict[str, str]] = {
         "mps": "faster_whisper on mps: CTranslate2 has no MPS backend "
@@ -90,7 +92,12 @@ class FasterWhisperEngine(Engine):
             audio, vad_filter=False, condition_on_previous_text=False, **self.decode
         )
         # faster-whisper decodes lazily: joining the generator here is the actual work.
-        return "".join(segment.text for segment in segments).strip()
+        texts: list[str] = []
+        for segment in segments:
+            if not texts:
+                mark_first_text()  # the first segment is on the host: time to first text
+            texts.append(segment.text)
+        return "".join(texts).strip()
 
     def weights_device(self) -> str:
         """The device CTranslate2 built the model for, with its index on CUDA."""

@@ -41,6 +41,7 @@ import numpy.typing as npt
 from asrbench.core.errors import EngineError
 from asrbench.data.audio import SAMPLE_RATE, to_wave_tensor
 from asrbench.engines.base import Engine
+from asrbench.engines.first_text import mark_first_text
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import fetch
 from asrbench.hardware.devices import Device
@@ -118,6 +119,7 @@ class LfmAudioEngine(Engine):
     """
 
     name = "lfm2_5_audio"
+    incremental = True  # text tokens arrive one by one: the first is marked
     devices = frozenset({"cpu", "cuda", "mps"})
     default_model = DEFAULT_MODEL
     no_batch = ("liquid-audio generates one conversation at a time (generate_sequential has no "
@@ -206,6 +208,8 @@ class LfmAudioEngine(Engine):
             if int(token) == IM_END:
                 stopped = True
                 break
+            if not tokens:
+                mark_first_text()  # the first text token exists: time to first text
             tokens.append(int(token))
         if not stopped:
             warnings.warn(TranscriptTruncated(

@@ -21,7 +21,7 @@ import sys
 import threading
 from typing import Any
 
-from asrbench.hardware import nvml
+from asrbench.hardware import cputime, nvml
 from asrbench.hardware.devices import Device
 from asrbench.hardware.runtimes import get_runtime
 
@@ -78,8 +78,11 @@ class MemoryWatch:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
+        # the sampler's own CPU time is asrbench's, not the engine's: left out of cpu_seconds
+        with cputime.excluded_thread("asrbench-memory") as handle:
+            while not self._stop.wait(self.interval):
+                self.sample()
+                handle.tick()
 
     def sample(self) -> None:
         """Take one reading now (the session calls this after every transcription)."""

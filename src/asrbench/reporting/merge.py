@@ -20,7 +20,12 @@ from typing import Any
 from asrbench.bench.results import CORE_FIELDS, RunKey, UtteranceResult, summarise
 from asrbench.core.errors import ConfigError
 from asrbench.reporting.history import read_block
-from asrbench.reporting.report import REPORT_VERSION, build_report, write_json_atomic
+from asrbench.reporting.report import (
+    READABLE_VERSIONS,
+    REPORT_VERSION,
+    build_report,
+    write_json_atomic,
+)
 from asrbench.reporting.schema import validate
 
 __all__ = ["load_report", "merge_reports", "save_merged"]
@@ -33,9 +38,9 @@ _SAME = ("engine", "model", "model_hash", "options", "device", "dataset", "datas
 def load_report(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A report (or the ``asrbench`` block of a saved benchmark file) and any benchmark records."""
     data, block = read_block(path)
-    if block.get("version") != REPORT_VERSION:
+    if block.get("version") not in READABLE_VERSIONS:
         raise ConfigError(f"{path}: report version {block.get('version')!r}; this asrbench merges "
-                          f"version {REPORT_VERSION}")
+                          f"versions {', '.join(map(str, READABLE_VERSIONS))} (writes {REPORT_VERSION})")
     problems = validate(block)
     if problems:
         raise ConfigError(f"{path}: not a valid report ({'; '.join(problems[:3])})")

@@ -27,8 +27,15 @@ def _text() -> str:
 
 
 def load_schema() -> dict[str, Any]:
-    """The report schema, parsed."""
+    """The report schema, parsed, with every registered run figure (:mod:`asrbench.bench.figures`)
+    listed: the shipped file holds the built-in ones; a figure a plugin registers is added here."""
+    from asrbench.bench.figures import figures
+
     schema: dict[str, Any] = json.loads(_text())
+    run = schema["$defs"]["run"]["properties"]
+    for fig in figures():
+        run.setdefault(fig.name, {"type": ["number", "null"], "description": fig.description})
+        run.setdefault(f"{fig.name}_reason", {"type": "string"})
     return schema
 
 
