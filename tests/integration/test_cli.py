@@ -9,8 +9,9 @@ import pytest
 
 from asrbench.cli import main
 from asrbench.core import identity
+from asrbench.engines.base import Engine
 from asrbench.hardware.devices import Device
-from asrbench.hardware.runtimes import TorchRuntime
+from asrbench.hardware.runtimes import CTranslate2Runtime, TorchRuntime
 from conftest import BASE, write_answers  # type: ignore[import-not-found]
 
 RUN = [*BASE, "--asr-device", "cpu", "--benchmark-autosave", "--asr-max-wer", "1",
@@ -96,6 +97,7 @@ def test_doctor_on_this_machine(capsys):
 def test_doctor_with_simulated_cuda_and_mps(monkeypatch, capsys):
     monkeypatch.setattr(TorchRuntime, "unavailable_reason", lambda self, d: None)
     monkeypatch.setattr(TorchRuntime, "describe", lambda self, d: f"Simulated {d.kind.upper()}")
+    monkeypatch.setattr(CTranslate2Runtime, "cuda_device_count", lambda self: 1)
     monkeypatch.setattr("asrbench.cli.doctor._cuda_devices", lambda: [Device("cuda", 0)])
     import torch
 
@@ -115,6 +117,8 @@ def test_doctor_with_simulated_cuda_and_mps(monkeypatch, capsys):
 
 def test_doctor_exits_one_when_nothing_can_run(monkeypatch, capsys):
     monkeypatch.setattr(TorchRuntime, "unavailable_reason", lambda self, d: "simulated absence")
+    # every engine asks its own runtime: none of them has a device either
+    monkeypatch.setattr(Engine, "device_unavailable", classmethod(lambda cls, d: "simulated absence"))
     assert main(["doctor"]) == 1
 
 

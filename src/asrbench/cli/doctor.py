@@ -11,6 +11,7 @@ from asrbench.engines.registry import engine_class, engine_names
 from asrbench.engines.weights import bundled_ct2_model, cache_dir
 from asrbench.hardware.devices import Device
 from asrbench.hardware.runtimes import get_runtime
+from asrbench.hardware.torch_runtime import torch_pair_problems
 
 __all__ = ["Diagnosis", "diagnose", "format_diagnosis"]
 
@@ -48,10 +49,8 @@ def diagnose() -> Diagnosis:
     for device in checked:
         if status[str(device)] is None:
             name = torch_runtime.describe(device)
-            if device.kind == "cuda":
-                import torch
-
-                total = torch.cuda.get_device_properties(device.index or 0).total_memory
+            total = torch_runtime.total_memory(device)
+            if total is not None:
                 name += f", {total / 2**30:.0f} GiB"
             names[str(device)] = name
     engines: dict[str, str | None] = {}
@@ -78,24 +77,7 @@ def diagnose() -> Diagnosis:
     models += [f"converted checkpoint: {p}" for p in sorted(cache_dir().glob("*.pt"))]
     models += [f"converted ggml file: {p}" for p in sorted(cache_dir().glob("ggml-*.bin"))]
     return Diagnosis(status, names, engines, matrix, models, broken,
-                     torch_pair_problems() + av_pair_problems())
-
-
-def torch_pair_problems() -> list[str]:
-    """torch and torchaudio must be one release pair; torchaudio does not declare it itself."""
-    torch_version, audio_version = _version("torch"), _version("torchaudio")
-    if torch_version is None or audio_version is None:
-        return []
-    if _minor(torch_version) != _minor(audio_version):
-        return [f"torch {torch_version} and torchaudio {audio_version} are not a release pair "
-                f"(torchaudio {_minor(audio_version)} needs torch {_minor(audio_version)}); "
-                "install with the lock file: pip install -c requirements.lock ..."]
-    try:
-        import torchaudio  # noqa: F401
-    except Exception as exc:  # the pair can still be broken (a CUDA build mismatch)
-        return [f"torchaudio {audio_version} cannot be imported with torch {torch_version} "
-                f"({type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''})"]
-    return []
+                     torch_pair_problems(_version) + av_pair_problems())
 
 
 def av_pair_problems() -> list[str]:
@@ -119,10 +101,6 @@ def _release(version: str) -> tuple[int, ...]:
 
 
 _version = versions.version
-
-
-def _minor(version: str) -> str:
-    return ".".join(version.split("+")[0].split(".")[:2])
 
 
 def format_diagnosis(d: Diagnosis) -> str:

@@ -61,6 +61,10 @@ class Runtime:
         """Bytes and what they mean; ``None`` when this runtime gives no such figure."""
         return None, f"not measured by {self.name}"
 
+    def total_memory(self, device: Device) -> int | None:
+        """Bytes of memory ``device`` has, or ``None`` when this runtime cannot tell."""
+        return None
+
     def thread_info(self) -> dict[str, Any]:
         """CPU thread settings that change timings."""
         return {"cpu_count": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
