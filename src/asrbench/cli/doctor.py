@@ -68,7 +68,8 @@ def diagnose() -> Diagnosis:
             elif engines[name] is None:
                 reason = f"{cls.package} is not installed"
             else:
-                reason = cls.unsupported_reason(device) or status[str(device)]
+                # asked of the engine's own runtime: a CPU-only whisper.cpp build on a CUDA machine
+                reason = cls.unsupported_reason(device) or cls.device_unavailable(device)
             matrix[(name, str(device))] = reason
     models = []
     if (bundled := bundled_ct2_model()) is not None:
