@@ -52,6 +52,39 @@ def test_html_and_markdown_are_written_and_markdown_appends(project: pytest.Pyte
     result.stdout.fnmatch_lines(["HTML report written to */page.html",
                                  "Markdown summary appended to */summary.md"])
     page = (project.path / "page.html").read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and "stub:answers.json" in page
+    assert page.startswith("<!DOCTYPE html>")
+    assert "stub:answers.json" in page
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith("# earlier step\n") and "| stub:answers.json" in text
+    assert text.startswith("# earlier step\n")
+    assert "| stub:answers.json" in text
+
+
+def test_an_available_but_broken_mps_skips_and_fails_the_required_leg(
+        project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch says MPS is there (as on a hosted macOS runner); the probe's matmul on it fails."""
+    import torch
+
+    from asrbench.hardware import runtimes
+    from stub_engine import StubEngine  # type: ignore[import-not-found]
+
+    monkeypatch.setitem(runtimes._RUNTIMES, "torch", runtimes.TorchRuntime())  # a fresh cache
+    monkeypatch.setattr(StubEngine, "runtime", "torch")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    original = torch.Tensor.to
+
+    def to(self: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
+        if args and str(args[0]) == "mps":
+            raise RuntimeError("MPS backend out of memory (MPS allocated: 0 bytes)")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    result = project.runpytest_inprocess(*BASE, "--asr-device", "mps", "--asr-require-device",
+                                         "mps", "--benchmark-disable", "-rs")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(skipped=4)
+    result.stdout.fnmatch_lines([
+        "*mps: torch reports it available but a 64x64 matmul on it raised RuntimeError: MPS "
+        "backend out of memory*GitHub-hosted macOS runners are virtual machines*",
+        "*--asr-require-device mps: no utterance was measured on mps; skipped: stub:answers.json "
+        "on mps: mps: torch reports it available but*the run fails"])
+    assert StubEngine.loads == []  # refused before any model loaded

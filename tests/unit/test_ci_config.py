@@ -16,7 +16,8 @@ import yaml
 
 ROOT = Path(__file__).parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
-LEGS = {"cpu": "ubuntu", "mps": "macos-14", "cuda": ["self-hosted", "linux", "cuda"]}
+LEGS = {"cpu": "ubuntu", "mps": ["self-hosted", "macOS", "ARM64"],
+        "cuda": ["self-hosted", "linux", "cuda"]}
 
 
 def _workflow() -> dict[str, Any]:
@@ -85,6 +86,7 @@ def test_every_device_leg_selects_its_own_marker_and_device():
         for words in commands:
             assert words[words.index("-m") + 1] == device, f"{device} leg: {words}"
             assert words[words.index("--asr-device") + 1] == device, f"{device} leg: {words}"
+            assert words[words.index("--asr-require-device") + 1] == device, f"{device}: {words}"
             assert "tests/benchmarks" in words
 
 
@@ -141,3 +143,21 @@ def test_tox_installs_every_environment_from_the_lock():
     assert {"lint", "py312", "cpu"} <= {e.strip() for e in tox["tox"]["env_list"].split(",")}
     lint = _tox_commands("lint")
     assert [c.split()[0] for c in lint] == ["ruff", "mypy", "lint-imports", "actionlint"]
+
+
+def test_device_legs_need_their_registered_runner_and_write_the_job_summary():
+    bench = _workflow()["jobs"]["bench"]
+    for device, variable in (("cuda", "ASRBENCH_CUDA_RUNNER"), ("mps", "ASRBENCH_MPS_RUNNER")):
+        assert f"matrix.device == '{device}' && vars.{variable} == 'true'" in bench["runs-on"]
+        assert f"vars.{variable}" in bench["env"]["DEVICE_RUNNER"]
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert "macos-14" not in text  # hosted macOS runners are VMs without a usable MPS, said so
+    assert "pytorch/pytorch#125197" in text
+    assert "actions/runner-images#9918" in text
+    [suite] = [s for s in bench["steps"] if str(s.get("name", "")).startswith("benchmark suite")]
+    assert suite["if"] == "env.DEVICE_RUNNER == 'true'"
+    assert '--asr-markdown "$GITHUB_STEP_SUMMARY"' in suite["run"]
+    # without the runner the leg says in the job summary that it measured nothing
+    notice = [s for s in bench["steps"] if s.get("if") == "env.DEVICE_RUNNER != 'true'"]
+    assert notice
+    assert "$GITHUB_STEP_SUMMARY" in notice[0]["run"]
