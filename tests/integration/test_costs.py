@@ -11,6 +11,7 @@ import pytest
 
 import tick_engine  # type: ignore[import-not-found]
 from asrbench.bench import costs, protocol
+from asrbench.cli import main
 from asrbench.engines.first_text import WHOLE_TRANSCRIPT
 from asrbench.hardware import energy
 from asrbench.reporting.schema import validate
@@ -107,6 +108,9 @@ def test_cpu_time_of_an_engine_that_burns_a_known_amount(engines, monkeypatch, t
     assert "all threads" in run["cpu_time_method"]
     assert "synchronise" in run["cpu_time_method"]
     result.stdout.fnmatch_lines([f"*core-h/audio-h {run['core_hours_per_audio_hour']:.3g}*"])
+    # asrbench plot: WER against core-hours per audio hour
+    assert main(["plot", "--report", "r.json", "--out", "plots"]) == 0
+    assert (engines.path / "plots" / "wer_vs_core_hours.png").stat().st_size > 0
 
 
 def _powercap(root: Path, start_uj: int) -> None:

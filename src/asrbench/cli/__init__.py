@@ -103,11 +103,15 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _plot(args: argparse.Namespace) -> int:
     from asrbench.reporting.history import find_runs, load_run
-    from asrbench.reporting.plot import plot_latency, plot_wer_speed
+    from asrbench.reporting.plot import plot_latency, plot_wer_cost, plot_wer_speed
 
     run = load_run(Path(args.report)) if args.report else find_runs(Path(args.storage), args.runs)[-1]
     out = Path(args.out)
     written = plot_wer_speed(list(run.runs.values()), out / "wer_vs_speed", speed=args.speed)
+    if any(r.get("core_hours_per_audio_hour") is not None for r in run.runs.values()):
+        written += plot_wer_cost(list(run.runs.values()), out / "wer_vs_core_hours",
+                                 key="core_hours_per_audio_hour",
+                                 label="CPU core-hours per audio hour (host CPU, lower is cheaper)")
     if run.utterances:
         written += plot_latency(run.utterances, out / "latency")
     for path in written:
