@@ -11,13 +11,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import pytest
+import pytest
 
+if TYPE_CHECKING:
     from asrbench.bench.session import BenchSession
     from asrbench.config.settings import Settings
 
-__all__ = ["report_data", "wanted", "write_outputs"]
+__all__ = ["DISCLOSED", "report_data", "wanted", "write_outputs"]
+
+#: The machine's facts and load average read when the settings were built (the disclosure's
+#: "before"); without them (a report built outside a run) they are read when the report is.
+DISCLOSED: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 
 
 def wanted(settings: Settings) -> bool:
@@ -55,7 +59,7 @@ def report_data(config: pytest.Config, session: BenchSession, *, complete: bool)
     from asrbench.core import versions
     from asrbench.engines.registry import engine_packages
     from asrbench.plugin import hookcalls as hooks
-    from asrbench.reporting import report
+    from asrbench.reporting import disclosure, report
 
     settings = session.settings
     summaries = session.summaries()
@@ -70,6 +74,8 @@ def report_data(config: pytest.Config, session: BenchSession, *, complete: bool)
         failures=session.store.failures, complete=complete,
         datasets=datasets, shard=settings.shard.as_dict() if settings.shard else None,
     )
+    before: dict[str, Any] = config.stash.get(DISCLOSED, {})
+    disclosure.attach(data, before, batch_size=settings.batch_size)
     hooks.report_fields(config, summaries, data["runs"])
     if session.store.throughput:
         data["throughput"] = [r.as_dict() for r in session.store.throughput.values()]
