@@ -25,7 +25,8 @@ from asrbench.core.figures import Figure, median_figure, ratio
 if TYPE_CHECKING:
     from asrbench.bench.results import UtteranceResult
 
-__all__ = ["ENERGY_PARTS", "RunFigure", "figure", "figures", "register_figure", "unregister_figure"]
+__all__ = ["ENERGY_PARTS", "RunFigure", "compact_text", "compute_all", "figure", "figures",
+           "register_figure", "unregister_figure", "with_changes"]
 
 #: How a figure is computed: from the run's utterances and its facts (``RunSummary.info``).
 Compute = Callable[[Sequence["UtteranceResult"], Mapping[str, Any]], Figure]
@@ -198,4 +199,24 @@ def compute_all(rows: Sequence[UtteranceResult], facts: Mapping[str, Any]) -> di
             out[fig.name] = fig.compute(rows, facts)
         except (ArithmeticError, ValueError, statistics.StatisticsError) as exc:
             out[fig.name] = Figure.missing(f"{fig.name}: {exc}")
+    return out
+
+
+def compact_text(run: Mapping[str, Any]) -> str:
+    """A saved run's compact figures (measured ones only), as compare's table prints them."""
+    shown = [f"{fig.label} {fig.format(run.get(fig.name))}" for fig in figures()
+             if fig.compact and isinstance(run.get(fig.name), int | float)]
+    return "".join(f"  {text}" for text in shown)
+
+
+def with_changes(base: Mapping[str, Any] | None, run: Mapping[str, Any]) -> dict[str, Any]:
+    """Every figure of a saved run and ``delta_<name>`` against ``base`` (None when either lacks
+    it, as a version-2 report does): compare's CSV and JSON columns."""
+    out: dict[str, Any] = {}
+    for fig in figures():
+        value = run.get(fig.name)
+        old = base.get(fig.name) if base is not None else None
+        out[fig.name] = value
+        out[f"delta_{fig.name}"] = (float(value) - float(old) if isinstance(value, int | float)
+                                    and isinstance(old, int | float) else None)
     return out

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from asrbench.bench import figures as figure_table
 from asrbench.core.errors import ConfigError
 from asrbench.reporting.disclosure import conditions_differ
 from asrbench.reporting.history import Key, SavedRun
@@ -263,7 +264,7 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
             text = (f"  {run_id}  WER {_fmt('wer', value.get('wer')):>6} "
                     f"[{_ci_text(value)}]  CER {_fmt('cer', value.get('cer')):>6}"
                     f"  RTF {_fmt('rtf', value.get('rtf'))}  RTFx {value.get('rtfx') or 0:.1f}"
-                    f"  p50 {value.get('latency_p50') or 0:.3f}s{_figures_text(value)}")
+                    f"  p50 {value.get('latency_p50') or 0:.3f}s{figure_table.compact_text(value)}")
             if run_id != ids[0] and base is not None:
                 changed = identity_changes(base, value)
                 if changed:
@@ -321,27 +322,6 @@ def _timing_fields(row: Row, run_id: str, is_baseline: bool) -> dict[str, Any]:
     return out
 
 
-def _figures_text(value: Mapping[str, Any]) -> str:
-    """The table's compact figures (:mod:`asrbench.bench.figures`) this run measured."""
-    from asrbench.bench.figures import figures
-
-    shown = [f"{fig.label} {fig.format(value.get(fig.name))}" for fig in figures()
-             if fig.compact and isinstance(value.get(fig.name), int | float)]
-    return "".join(f"  {text}" for text in shown)
-
-
-def _figure_fields(base: Mapping[str, Any] | None, value: Mapping[str, Any]) -> dict[str, Any]:
-    """Every figure of the table, with its change against the baseline (absent in older reports:
-    None; a timing figure from another machine carries ``timing_like_for_like`` as the others)."""
-    from asrbench.bench.figures import figures
-
-    out: dict[str, Any] = {}
-    for fig in figures():
-        out[fig.name] = value.get(fig.name)
-        out[f"delta_{fig.name}"] = _delta(base, value, fig.name)
-    return out
-
-
 def _flat(rows: list[Row]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
@@ -374,7 +354,7 @@ def _flat(rows: list[Row]) -> list[dict[str, Any]]:
             record["identity_changes"] = (";".join(identity_changes(base, value))
                                           if run_id != ids[0] else None)
             record.update(_timing_fields(row, run_id, run_id == ids[0] or base is None))
-            record.update(_figure_fields(base if run_id != ids[0] else None, value))
+            record.update(figure_table.with_changes(base if run_id != ids[0] else None, value))
             out.append(record)
     return out
 
