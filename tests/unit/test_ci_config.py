@@ -142,7 +142,7 @@ def test_tox_installs_every_environment_from_the_lock():
         assert "deps" not in tox[section], f"[{section}] deps would bypass the package's pins"
     assert {"lint", "py312", "cpu"} <= {e.strip() for e in tox["tox"]["env_list"].split(",")}
     lint = _tox_commands("lint")
-    assert [c.split()[0] for c in lint] == ["ruff", "mypy", "lint-imports", "actionlint"]
+    assert [c.split()[0] for c in lint] == ["ruff", "mypy", "lint-imports", "actionlint", "mkdocs"]
 
 
 def test_device_legs_need_their_registered_runner_and_write_the_job_summary():
