@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from asrbench.data.datasets import Dataset, Utterance
     from asrbench.hardware.devices import Device
     from asrbench.plugin.parametrize import Case
+    from asrbench.plugin.xdist import Controller
     from asrbench.reporting.gates import Baseline
     from asrbench.reporting.history import SavedRun
 
@@ -42,6 +42,10 @@ SUMMARIES: pytest.StashKey[list[RunSummary]] = pytest.StashKey()
 REGRESSION: pytest.StashKey[bool] = pytest.StashKey()
 WRITTEN: pytest.StashKey[list[str]] = pytest.StashKey()
 MISSING: pytest.StashKey[list[str]] = pytest.StashKey()
+#: Settings as this process uses them (an xdist worker writes no file); the results' source.
+ADJUST: pytest.StashKey[Callable[[Any], Any]] = pytest.StashKey()
+RESULTS: pytest.StashKey[Controller] = pytest.StashKey()
+NOTES: pytest.StashKey[list[str]] = pytest.StashKey()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -59,6 +63,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") != "no":
+        from asrbench.plugin import xdist
+
+        xdist.register(config)  # its worker or controller part: only when xdist distributes
 
 
 def in_use(config: pytest.Config) -> bool:
@@ -76,17 +84,17 @@ def bench(config: pytest.Config) -> BenchSession:
     from asrbench.engines import weights
     from asrbench.engines.registry import engine_names
     from asrbench.plugin import hookcalls as hooks
-    from asrbench.plugin import junit, outcomes, persist
+    from asrbench.plugin import junit, outcomes, outputs, persist
     from asrbench.plugin.parametrize import case_of
-    from asrbench.reporting import gates
+    from asrbench.reporting import disclosure, gates
 
     try:
         hooks.register_normalisers(config)
-        settings = options.settings_from_config(config)
+        settings = config.stash.get(ADJUST, lambda s: s)(options.settings_from_config(config))
         datasets = hooks.load_datasets(config, settings)
         persist.check_outputs(config, settings.report, overwrite=settings.report_overwrite)
         baseline = (None if settings.baseline is None
-                    else gates.load_baseline(settings.baseline, _storage(config)))
+                    else gates.load_baseline(settings.baseline, persist.storage(config)))
     except ConfigError as exc:
         config.stash[FAILED] = pytest.UsageError(f"asrbench: {exc}")
         raise config.stash[FAILED] from None
@@ -94,6 +102,7 @@ def bench(config: pytest.Config) -> BenchSession:
     weights.use_cache_dir(settings.cache_dir)
     config.stash[BASELINE] = baseline
     config.stash[BENCH] = session = BenchSession(settings, datasets=datasets)
+    config.stash[outputs.DISCLOSED] = disclosure.before_run()
     config.pluginmanager.register(outcomes.Outcomes(session.store, case_of), "asrbench-outcomes")
     config.pluginmanager.register(junit.Properties(session.store, case_of), "asrbench-junit")
     if settings.report is not None:
@@ -102,11 +111,6 @@ def bench(config: pytest.Config) -> BenchSession:
             "asrbench-checkpoints")
     persist.atomic_benchmark_json(config)
     return session
-
-
-def _storage(config: pytest.Config) -> Path:
-    storage = str(getattr(config.option, "benchmark_storage", None) or ".benchmarks")
-    return config.invocation_params.dir / storage.removeprefix("file://")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -303,6 +307,9 @@ def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset]
 def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str, Any]:
     from asrbench.plugin import outputs
 
+    combined = config.stash[RESULTS].data if RESULTS in config.stash else None
+    if combined is not None:  # the xdist controller's run, combined from its workers
+        return combined
     done = config.stash.get(COMPLETE, False) if complete is None else complete
     return outputs.report_data(config, bench(config), complete=done)
 
@@ -326,12 +333,14 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
         # release first: it freezes the last model's memory figures, so the report and the saved
         # benchmark (written later, by pytest-benchmark) state the same numbers
         bench_session.release()
-        config.stash[SUMMARIES] = bench_session.summaries()
-        config.stash[WRITTEN] = (outputs.write_outputs(bench_session.settings, _report(config))
-                                 if outputs.wanted(bench_session.settings) else [])
+        # the xdist controller's results are its workers', combined (then read by _report)
+        config.stash[SUMMARIES] = summaries = (
+            config.stash[RESULTS].results(bench_session, complete=config.stash[COMPLETE])[0]
+            if RESULTS in config.stash else bench_session.summaries())
+        if outputs.wanted(bench_session.settings):
+            config.stash[WRITTEN] = outputs.write_outputs(bench_session.settings, _report(config))
         config.stash[MISSING] = devices_gate.missing_devices(
-            bench_session.settings, (u.device for u in bench_session.store.utterances()),
-            bench_session.store.skipped)
+            bench_session.settings, (s.device for s in summaries), bench_session.store.skipped)
         weights.use_cache_dir(None)
     yield
     if config.stash.get(REGRESSION, False) or config.stash.get(MISSING, []):
@@ -361,25 +370,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     if regression:
         config.stash[REGRESSION] = True
     if in_use(config):
-        from asrbench.bench import throughput
-        from asrbench.reporting import report
+        from asrbench.plugin import outputs
 
-        bench_session = bench(config)
-        summaries = config.stash.get(SUMMARIES, [])
-        store = bench_session.store
-        if summaries or store.skipped or store.failures or store.throughput:
-            terminalreporter.section("asrbench")
-            for line in report.format_summary(summaries, store.skipped):
-                terminalreporter.write_line(line)
-            for line in throughput.format_throughput(list(store.throughput.values())):
-                terminalreporter.write_line(line)
-            if store.failures:
-                terminalreporter.write_line(f"{len(store.failures)} utterance tests produced no result "
-                                            "(listed in the report's failures)")
-            for line in config.stash.get(WRITTEN, []):
-                terminalreporter.write_line(line)
-        for line in config.stash.get(MISSING, []):
-            terminalreporter.write_line(f"asrbench: {line}; the run fails", red=True, bold=True)
+        outputs.write_summary(terminalreporter, bench(config), config.stash.get(SUMMARIES, []),
+                              notes=[*config.stash.get(NOTES, []), *config.stash.get(WRITTEN, [])],
+                              failing=config.stash.get(MISSING, []))
     if regression:
         terminalreporter.write_line(
             "asrbench: timings regressed beyond --benchmark-compare-fail (listed above); "

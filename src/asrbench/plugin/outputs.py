@@ -7,13 +7,14 @@ is a file each step appends to), the whole file still replaced in one rename.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from asrbench.bench.results import RunSummary
     from asrbench.bench.session import BenchSession
     from asrbench.config.settings import Settings
 
@@ -80,3 +81,25 @@ def report_data(config: pytest.Config, session: BenchSession, *, complete: bool)
     if session.store.throughput:
         data["throughput"] = [r.as_dict() for r in session.store.throughput.values()]
     return data
+
+
+def write_summary(terminal: Any, session: BenchSession, summaries: list[RunSummary], *,
+                  notes: Sequence[str], failing: list[str]) -> None:
+    """The ``asrbench`` section of the terminal summary; ``failing`` lines end the run as failed."""
+    from asrbench.bench import throughput
+    from asrbench.reporting import report
+
+    store = session.store
+    if summaries or store.skipped or store.failures or store.throughput:
+        terminal.section("asrbench")
+        for line in report.format_summary(summaries, store.skipped):
+            terminal.write_line(line)
+        for line in throughput.format_throughput(list(store.throughput.values())):
+            terminal.write_line(line)
+        if store.failures:
+            terminal.write_line(f"{len(store.failures)} utterance tests produced no result "
+                                "(listed in the report's failures)")
+        for line in notes:
+            terminal.write_line(line)
+    for line in failing:
+        terminal.write_line(f"asrbench: {line}; the run fails", red=True, bold=True)

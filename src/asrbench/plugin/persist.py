@@ -22,7 +22,7 @@ from asrbench.core.files import write_atomic
 from asrbench.reporting import report
 
 __all__ = ["CHECKPOINT_SECONDS", "Checkpoints", "atomic_benchmark_json", "check_outputs",
-           "run_complete"]
+           "run_complete", "storage"]
 
 CHECKPOINT_SECONDS = 60.0
 
@@ -50,6 +50,12 @@ class Checkpoints:
         if time.monotonic() - self.last >= self.every:
             report.write_json_atomic(self.path, self.build(False))
             self.last = time.monotonic()
+
+
+def storage(config: pytest.Config) -> Path:
+    """pytest-benchmark's storage folder (``--benchmark-storage``), where saved runs are found."""
+    where = str(getattr(config.option, "benchmark_storage", None) or ".benchmarks")
+    return config.invocation_params.dir / where.removeprefix("file://")
 
 
 def check_outputs(config: pytest.Config, report: Path | None, *, overwrite: bool) -> None:

@@ -1,0 +1,77 @@
+"""Parallel runs under pytest-xdist: one summary and one report, WER exactly as without xdist.
+
+The workers are real processes (``-n 2``); every test runs on ``cpu`` only, so the result is the
+same on any host.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import BASE, write_answers  # type: ignore[import-not-found]
+
+STUB = Path(__file__).parents[1] / "stub_engine.py"
+
+
+def _wer_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("stub:answers.json / cpu")]
+
+
+def _report(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def test_two_workers_give_one_summary_with_the_wer_of_a_plain_run(project: pytest.Pytester) -> None:
+    shutil.copy(STUB, project.path / "stub_engine.py")  # the workers import it from the project
+    write_answers(project, two="he was an ill posed young man")  # a non-zero WER to compare
+    args = [*BASE, "--asr-device", "cpu", "--asr-fast", "--benchmark-disable"]
+    plain = project.runpytest_subprocess(*args, "--asr-report", "plain.json")
+    plain.assert_outcomes(passed=4)
+    parallel = project.runpytest_subprocess(
+        *args, "-n", "2", "--asr-report", "xdist.json", "--benchmark-json", "bench.json")
+    parallel.assert_outcomes(passed=4)
+    out = parallel.stdout.str()
+    assert out.count("= asrbench =") == 1  # one summary, printed by the controller
+    assert "pytest-xdist: 2 workers, each pinned to its cores (gw0 cpus " in out
+    [row] = _wer_lines(out)
+    [plain_row] = _wer_lines(plain.stdout.str())
+    wer = re.split(r"\s+", row)
+    assert wer[4:8] == re.split(r"\s+", plain_row)[4:8]  # utts, audio s, WER%, 95% CI
+    one, two = _report(project.path / "plain.json"), _report(project.path / "xdist.json")
+    [run_one], [run_two] = one["runs"], two["runs"]
+    for figure in ("wer", "cer", "utterances", "audio_seconds", "wer_ci95"):
+        assert run_two[figure] == run_one[figure], figure
+    assert run_one["wer"] > 0
+    assert sorted(u["id"] for u in two["utterances"]) == ["one", "three", "two"]
+    parallel_block = two["parallel"]
+    assert parallel_block["workers"] == 2
+    pins = {p["worker"]: p for p in parallel_block["pinning"]}
+    assert set(pins) == {"gw0", "gw1"}
+    for pin in pins.values():
+        assert pin["threads"] == len(pin["cpus"]) >= 1
+    if not any(p["cpus_shared"] for p in pins.values()):  # as many cores as workers, or more
+        assert set(pins["gw0"]["cpus"]).isdisjoint(pins["gw1"]["cpus"])
+        assert run_two["timings_shared"] is False
+    else:  # a one-core machine: said so
+        assert run_two["timings_shared"] is True
+        assert "shared cores" in run_two["timings_shared_reason"]
+    assert _report(project.path / "bench.json")["asrbench"]["runs"][0]["wer"] == run_one["wer"]
+
+
+def test_shared_timings_are_named_per_device() -> None:
+    from asrbench.plugin.xdist import share, shared_timings
+
+    assert share([0, 1, 2, 3, 4], 0, 2) == ([0, 1, 2], False)
+    assert share([0, 1, 2, 3, 4], 1, 2) == ([3, 4], False)
+    assert share([0, 1], 2, 3) == ([0], True)
+    why = shared_timings({"gw0": {"cuda:0", "cpu"}, "gw1": {"cuda:0"}},
+                         [{"worker": "gw0", "cpus_shared": False},
+                          {"worker": "gw1", "cpus_shared": False}])
+    assert why == {"cuda:0": "2 xdist workers measured on cuda:0 at the same time (gw0, gw1)"}
