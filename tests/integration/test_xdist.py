@@ -75,3 +75,19 @@ def test_shared_timings_are_named_per_device() -> None:
                          [{"worker": "gw0", "cpus_shared": False},
                           {"worker": "gw1", "cpus_shared": False}])
     assert why == {"cuda:0": "2 xdist workers measured on cuda:0 at the same time (gw0, gw1)"}
+
+
+def test_compare_leaves_shared_timings_out_of_gates_and_like_for_like() -> None:
+    from asrbench.reporting.compare import Row, failures, parse_gate
+
+    key = ("stub", "cpu", "set")
+    base = {"rtf": 0.1, "wer": 0.1, "normaliser": "n"}
+    shared = {"rtf": 0.5, "wer": 0.1, "normaliser": "n", "timings_shared": True,
+              "timings_shared_reason": "3 xdist workers on 2 cores: workers gw2 shared cores"}
+    row = Row(key, {"m/1": base, "m/2": shared}, hosts={"m/1": "h", "m/2": "h"})
+    assert not row.same_machine("m/2")  # same host, but shared: not like for like
+    assert failures([row], [parse_gate("rtf:+10%")]) == []  # a 5x RTF rise, never gated
+    plain = Row(key, {"m/1": base, "m/2": {**shared, "timings_shared": False}},
+                hosts={"m/1": "h", "m/2": "h"})
+    assert plain.same_machine("m/2")
+    assert failures([plain], [parse_gate("rtf:+10%")]) != []

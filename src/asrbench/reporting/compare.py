@@ -132,9 +132,11 @@ class Row:
         return next(iter(self.values))
 
     def same_machine(self, name: str) -> bool:
-        """Whether ``name`` was timed on the baseline's host (unknown hosts count as different)."""
+        """Whether ``name`` was timed on the baseline's host (unknown hosts count as different),
+        and neither run's timings were shared between xdist workers (``timings_shared``)."""
         base, other = self.hosts.get(self.baseline), self.hosts.get(name)
-        return base is not None and base == other
+        shared = any((self.values.get(n) or {}).get("timings_shared") for n in (self.baseline, name))
+        return base is not None and base == other and not shared
 
 
 def compare_runs(runs: list[SavedRun], *, resamples: int = 10_000) -> list[Row]:
@@ -215,6 +217,8 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
                 b, n = base.get(gate.metric), new.get(gate.metric)
                 if b is None or n is None:
                     continue
+                if gate.metric in TIMING and (base.get("timings_shared") or new.get("timings_shared")):
+                    continue  # timed while xdist workers shared the device: never gated
                 if gate.metric in TIMING and not row.same_machine(run_id) and not allow_cross_machine:
                     raise ConfigError(
                         f"--fail-on {gate}: run {run_id} was timed on another machine than "
@@ -278,7 +282,8 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
                         text += f"\n      {test}"
                     elif dw is not None:
                         text += f"\n      ΔWER {100 * dw:+.2f} pt (no common utterances to test)"
-                other = "" if row.same_machine(run_id) else " (other machine: timing not like for like)"
+                other = "" if row.same_machine(run_id) else (
+                    " (other machine or shared xdist workers: timing not like for like)")
                 timing = row.timing.get(run_id)
                 dr = _delta(base, value, "rtf")
                 if timing is not None:
