@@ -141,7 +141,7 @@ def test_compare_format_markdown(saved_report, capsys):
     assert "| baseline |" in rows[0]
     assert re.match(r"\| stub:answers.json / cpu / set \| \S+/second \| 12.0 \[", rows[1])
     # the paired bootstrap runs over the utterances, which did not change
-    assert rows[1].endswith("| +0.00 [+0.00, +0.00], p=1.000 | +0% |")
+    assert rows[1].endswith("| +0.00 [+0.00, +0.00], p=1.000 | +0.0% [+0.0, +0.0] (not significant) |")
 
 
 # -- the page in a real browser -----------------------------------------------------------------
