@@ -41,7 +41,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from asrbench.reporting import compare
+    from asrbench.reporting import compare, compare_format
     from asrbench.reporting.history import find_runs
 
     gates = [compare.parse_gate(g) for g in args.fail_on]
@@ -50,14 +50,14 @@ def _compare(args: argparse.Namespace) -> int:
     broken = compare.failures(rows, gates, significant_only=args.significant,
                               allow_cross_machine=args.allow_cross_machine)
     if args.csv or args.format == "csv":
-        sys.stdout.write(compare.format_csv(rows))
+        sys.stdout.write(compare_format.format_csv(rows))
     elif args.json or args.format == "json":
-        print(compare.format_json(rows))
+        print(compare_format.format_json(rows))
     elif args.format == "markdown":
-        sys.stdout.write(compare.format_markdown(rows))
+        sys.stdout.write(compare_format.format_markdown(rows))
     else:
         print(f"baseline {runs[0].name}")
-        print(compare.format_table(rows, runs))
+        print(compare_format.format_table(rows, runs))
     for message in broken:
         print(f"FAIL {message}", file=sys.stderr)
     return 1 if broken else 0
