@@ -54,8 +54,10 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
                         text += f"\n      {test}"
                     elif dw is not None:
                         text += f"\n      ΔWER {100 * dw:+.2f} pt (no common utterances to test)"
+                shared = any((v or {}).get("timings_shared") for v in (base, value))
                 other = "" if row.same_machine(run_id) else (
-                    " (other machine or shared xdist workers: timing not like for like)")
+                    f" ({'timings shared by xdist workers' if shared else 'other machine'}: "
+                    "timing not like for like)")
                 timing = row.timing.get(run_id)
                 dr = delta(base, value, "rtf")
                 if timing is not None:
