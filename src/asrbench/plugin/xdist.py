@@ -211,6 +211,8 @@ def combine(reports: Sequence[Mapping[str, Any]], pinning: Sequence[Mapping[str,
                                                                       dict[str, Any]]:
     """One run from the workers' reports: figures recomputed from the utterances (an utterance a
     worker's corpus test measured again is kept once), shared timings marked."""
+    from dataclasses import replace
+
     from asrbench.bench.results import CORE_FIELDS, RunKey, UtteranceResult, summarise
     from asrbench.reporting.report import build_report
 
@@ -231,6 +233,7 @@ def combine(reports: Sequence[Mapping[str, Any]], pinning: Sequence[Mapping[str,
     for key in sorted(rows):
         found = parts.get(key) or [{}]
         facts = {k: v for k, v in found[0].items() if k not in CORE_FIELDS}
+        facts["engine_info"] = found[0].get("engine_info", {})
         memory = [p["memory_bytes"] for p in found if p.get("memory_bytes")]
         if memory:
             facts["memory_bytes"] = max(memory)
@@ -238,8 +241,11 @@ def combine(reports: Sequence[Mapping[str, Any]], pinning: Sequence[Mapping[str,
         facts["timings_shared_reason"] = why.get(key.device)
         ranked = sorted(rows[key].values(),
                         key=lambda r: (order.get(r.dataset, {}).get(r.id, len(order)), r.id))
-        summaries.append(summarise(ranked, normaliser=str(reports[0]["normaliser"]), info=facts,
-                                   identity=dict(found[0].get("identity") or {})))
+        summary = summarise(ranked, normaliser=str(reports[0]["normaliser"]), info=facts,
+                            identity=dict(found[0].get("identity") or {}))
+        loads = [p["load_seconds"] for p in found if p.get("load_seconds") is not None]
+        # each worker loads the model itself: the slowest load is the run's
+        summaries.append(replace(summary, load_seconds=max(loads)) if loads else summary)
     skipped = {(s["model"], s["device"]): s["reason"] for r in reports for s in r.get("skipped", [])}
     first = reports[0] if reports else {}
     data = build_report(
