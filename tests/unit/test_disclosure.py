@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from asrbench.hardware import machine
-from asrbench.reporting import compare, disclosure
+from asrbench.reporting import compare, compare_format, disclosure
 from asrbench.reporting.history import load_run
 from asrbench.reporting.schema import validate
 
@@ -95,24 +95,24 @@ def _pair(tmp_path: Path, report: dict[str, Any], **changes: Any) -> list[compar
 def test_compare_flags_runs_whose_threads_differ(tmp_path, report):
     rows = _pair(tmp_path, report, threads=1)
     assert rows[0].conditions_differ(rows[0].baseline) == []
-    assert "conditions differ: threads 2 vs 1" in compare.format_table(rows)
-    [base, new] = json.loads(compare.format_json(rows))
+    assert "conditions differ: threads 2 vs 1" in compare_format.format_table(rows)
+    [base, new] = json.loads(compare_format.format_json(rows))
     assert base["conditions_differ"] is None
     assert new["conditions_differ"] == "threads 2 vs 1"
-    assert "threads 2 vs 1" in compare.format_csv(rows)
+    assert "threads 2 vs 1" in compare_format.format_csv(rows)
 
 
 def test_compare_does_not_flag_the_same_conditions(tmp_path, report):
     rows = _pair(tmp_path, report)
-    assert "conditions differ" not in compare.format_table(rows)
-    assert [r["conditions_differ"] for r in json.loads(compare.format_json(rows))] == [None, None]
+    assert "conditions differ" not in compare_format.format_table(rows)
+    assert [r["conditions_differ"] for r in json.loads(compare_format.format_json(rows))] == [None, None]
 
 
 def test_versions_hardware_and_a_busy_machine_are_flagged(tmp_path, report):
     rows = _pair(tmp_path, report, versions={**report["software"], "jiwer": "4.1.0"},
                  gpus=[{"index": 0, "name": "Other GPU", "memory_bytes": 1}],
                  load_average_after=[3.0, 1.0, 1.0], batch_size=4)
-    [_, new] = json.loads(compare.format_json(rows))
+    [_, new] = json.loads(compare_format.format_json(rows))
     assert new["conditions_differ"] == ("batch 1 vs 4; GPUs Fake GPU vs Other GPU; "
                                         "jiwer 4.0.0 vs 4.1.0; load average 0.2 vs 3")
 
@@ -125,7 +125,7 @@ def test_a_report_from_before_the_disclosure_loads_and_is_never_flagged(tmp_path
     runs = [load_run(old), load_run(tmp_path / "new.json")]
     rows = compare.compare_runs(runs, resamples=200)
     assert rows[0].conditions[runs[0].name] is None
-    assert "conditions differ" not in compare.format_table(rows)
-    [_, new] = json.loads(compare.format_json(rows))
+    assert "conditions differ" not in compare_format.format_table(rows)
+    [_, new] = json.loads(compare_format.format_json(rows))
     assert new["conditions_differ"] is None
     assert new["rtf_significant"] is False  # identical latencies

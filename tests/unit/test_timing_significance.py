@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from asrbench.cli import main
-from asrbench.reporting import compare
+from asrbench.reporting import compare, compare_format
 from asrbench.reporting.history import load_run
 from asrbench.scoring.metrics import Counts
 from asrbench.scoring.significance import NO_INTERVAL, paired_bootstrap, paired_timing
@@ -135,37 +135,37 @@ def _rows(tmp_path: Path, base: dict[str, Any], new: dict[str, Any]) -> list[com
 def test_compare_marks_identical_timings_not_significant_in_every_format(tmp_path):
     lat = _latencies(30)
     rows = _rows(tmp_path, _report(lat), _report(dict(lat)))
-    table = compare.format_table(rows)
+    table = compare_format.format_table(rows)
     assert "ΔRTF +0.0% [95% CI +0.0%, +0.0%]" in table
     assert "not significant" in table
-    [_, record] = json.loads(compare.format_json(rows))
+    [_, record] = json.loads(compare_format.format_json(rows))
     assert record["delta_rtf_pct"] == 0.0
     assert record["rtf_significant"] is False
     assert record["latency_p50_significant"] is False
     assert record["timing_paired_utterances"] == 30
-    assert "delta_rtf_ci_low_pct" in compare.format_csv(rows).splitlines()[0]
-    assert "not significant" in compare.format_markdown(rows)
+    assert "delta_rtf_ci_low_pct" in compare_format.format_csv(rows).splitlines()[0]
+    assert "not significant" in compare_format.format_markdown(rows)
 
 
 def test_compare_finds_a_twenty_percent_slowdown(tmp_path):
     base, slow = _latencies(30, seed=1), _latencies(30, seed=2, scale=1.2)
     rows = _rows(tmp_path, _report(base), _report(slow))
-    [_, record] = json.loads(compare.format_json(rows))
+    [_, record] = json.loads(compare_format.format_json(rows))
     expected = 100 * (sum(slow.values()) / sum(base.values()) - 1)
     assert record["delta_rtf_pct"] == pytest.approx(expected)
     assert record["delta_rtf_ci_low_pct"] > 0
     assert record["rtf_significant"] is True
     assert record["latency_p50_significant"] is True
-    assert "significant" in compare.format_table(rows).split("ΔRTF", 1)[1]
+    assert "significant" in compare_format.format_table(rows).split("ΔRTF", 1)[1]
 
 
 def test_compare_of_one_utterance_shows_no_interval(tmp_path):
     rows = _rows(tmp_path, _report({"one": 1.0}), _report({"one": 1.3}))
-    table = compare.format_table(rows)
+    table = compare_format.format_table(rows)
     assert NO_INTERVAL in table
     assert "15.2-15.2" not in table
     assert "[0.0%-0.0%]" not in table
-    [_, record] = json.loads(compare.format_json(rows))
+    [_, record] = json.loads(compare_format.format_json(rows))
     assert record["delta_rtf_pct"] == pytest.approx(30.0)
     assert record["delta_rtf_ci_low_pct"] is None
     assert record["rtf_significant"] is False
