@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import pywhispercpp  # noqa: F401  (installed by the whisper-cpp extra: a broken install is an error, not a skip)
 
 from asrbench.core.errors import EngineError, EngineUnavailable
 from asrbench.engines import engine_class, parse_model_spec
@@ -29,8 +30,6 @@ from asrbench.hardware import runtimes
 from asrbench.hardware.devices import Device
 from asrbench.scoring.metrics import get_normaliser, score
 from asrbench.testing import EngineContract
-
-pytest.importorskip("pywhispercpp", reason="pip install 'pytest-asrbench[whisper-cpp]'")
 
 SOURCE = bundled_ct2_model()
 CPU = Device("cpu")
