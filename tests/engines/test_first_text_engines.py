@@ -1,5 +1,6 @@
-"""Time to first text in the real engines: faster-whisper marks its first segment, LFM2.5-Audio its
-first text token (not an audio frame); the others return whole transcripts and say so."""
+"""Time to first text in the real engines: faster-whisper marks its first segment, whisper.cpp its
+first segment with text (from its new-segment callback), LFM2.5-Audio its first text token (not an
+audio frame); the others return whole transcripts and say so."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class Clock:
 
 @pytest.mark.parametrize(("name", "incremental"), [
     ("faster_whisper", True), ("lfm2_5_audio", True), ("whisper", False), ("transformers", False),
-    ("mlx_whisper", False), ("whisper_cpp", False)])
+    ("mlx_whisper", False), ("whisper_cpp", True)])
 def test_which_engines_report_first_text(name, incremental):
     assert engine_class(name).incremental is incremental
 

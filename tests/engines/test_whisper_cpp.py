@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -334,3 +335,41 @@ def test_doctor_fails_on_the_broken_pair(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "\n  faster-whisper 1.2.1 and av 19.0.2 are a known-broken pair" in out
     assert "whisper_cpp on mps: mps: Apple MPS is not available to this whisper.cpp build" in out
+
+
+# ---- time to first text ---------------------------------------------------------------------
+
+def test_first_text_is_the_first_segment_with_text(cpp, monkeypatch):
+    from asrbench.engines.first_text import recording
+
+    clock = [0.0]
+
+    def transcribe(samples, new_segment_callback=None, **kwargs):
+        segments = []
+        for text, seconds in (("", 0.2), (" the first", 0.3), (" and the rest", 0.5)):
+            clock[0] += seconds
+            segment = SimpleNamespace(text=text)
+            segments.append(segment)
+            if new_segment_callback is not None:
+                new_segment_callback(segment)
+        return segments
+
+    monkeypatch.setattr(cpp._model, "transcribe", transcribe)
+    with recording(lambda: clock[0]) as recorder:
+        assert cpp.transcribe(np.zeros(16000, np.float32)) == "the first and the rest"
+    # the empty segment at 0.2 s is not text; the first with text came at 0.5 s of 1.0 s
+    assert recorder.result(incremental=True).seconds == pytest.approx(0.5)
+
+
+def test_first_text_on_a_real_clip(cpp, smoke):
+    import time
+
+    from asrbench.engines.first_text import recording
+
+    with recording(time.perf_counter) as recorder:
+        text = cpp.transcribe(smoke[0].audio)
+        total = time.perf_counter() - recorder.started
+    first = recorder.result(incremental=True).seconds
+    assert text
+    assert first is not None
+    assert 0 < first <= total

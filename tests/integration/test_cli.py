@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -142,6 +143,36 @@ def test_baseline_gate_fails_a_corpus_regression(two_runs):
                                           "--asr-baseline", "0001", "--asr-baseline-significant",
                                           "--benchmark-disable")
     result.assert_outcomes(passed=4)
+
+
+def test_baseline_gate_on_rtf_fails_a_slowdown_beyond_its_margin(project, monkeypatch):
+    args = [*BASE, "--asr-device", "cpu", "--asr-max-wer", "1", "--asr-rounds", "2"]
+    monkeypatch.setenv("STUB_SLEEP", "0.005")
+    project.runpytest_inprocess(*args, "--benchmark-autosave").assert_outcomes(passed=4)
+    monkeypatch.setenv("STUB_SLEEP", "0.05")  # every call about ten times slower
+    gated = [*args, "--asr-baseline", "0001", "--benchmark-disable"]
+    result = project.runpytest_inprocess(*gated, "--asr-baseline-rtf-margin", "50%")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*RTF * regressed from * in baseline run */0001 by +*% "
+                                 "(margin 50%); ΔRTF +*% [[]95% CI *], p=*, significant "
+                                 "(3 paired utterances)*"])
+    # without the option RTF is not gated; a margin wide enough lets the slowdown through
+    project.runpytest_inprocess(*gated).assert_outcomes(passed=4)
+    result = project.runpytest_inprocess(*gated, "--asr-baseline-rtf-margin", "100000")
+    result.assert_outcomes(passed=4)
+    result = project.runpytest_inprocess(*args, "--asr-baseline-rtf-margin", "10")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--asr-baseline-rtf-margin: needs --asr-baseline RUN*"])
+    # the same run, as if saved by another machine: its timings cannot gate this one's
+    [saved] = (project.path / ".benchmarks").glob("*/0001_*.json")
+    data = json.loads(saved.read_text(encoding="utf-8"))
+    data["asrbench"]["machine"].update(id="0000other", node="elsewhere")
+    saved.write_text(json.dumps(data), encoding="utf-8")
+    result = project.runpytest_inprocess(*gated, "--asr-baseline-rtf-margin", "100000")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*baseline run */0001 was timed on another machine (elsewhere); "
+                                 "timings are not like for like*"])
+    project.runpytest_inprocess(*gated).assert_outcomes(passed=4)  # WER still compares
 
 
 def test_unknown_baseline_is_a_usage_error(project):

@@ -26,6 +26,7 @@ SAMPLES = {
     "baseline": ("0001", lambda s: s.baseline == "0001"),
     "baseline_margin": ("0.05", lambda s: s.baseline_margin == 0.05),
     "baseline_significant": (True, lambda s: s.baseline_significant is True),
+    "baseline_rtf_margin": ("12.5%", lambda s: s.baseline_rtf_margin == 12.5),
     "shard": ("2/3", lambda s: (s.shard.index, s.shard.count) == (2, 3)),
     "cache_dir": ("weights", lambda s: s.cache_dir.name == "weights"),
     "hf_audio_column": ("speech", lambda s: s.hf_audio_column == "speech"),

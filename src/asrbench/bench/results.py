@@ -228,6 +228,8 @@ class RunSummary(Rates):
     identity: dict[str, Any] = field(default_factory=dict)
     #: Each utterance's word counts, by id: what a baseline's paired significance test compares.
     utterance_words: dict[str, Counts] = field(default_factory=dict, repr=False, compare=False)
+    #: Each utterance's latency (seconds), by id: what a baseline's timing test pairs.
+    utterance_latencies: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
     #: Every figure of the table (:mod:`asrbench.bench.figures`), measured or missing with the reason.
     figures: dict[str, Figure] = field(default_factory=dict)
 
@@ -314,6 +316,7 @@ def summarise(
         info=facts,
         identity={**(load.identity if load else {}), **(identity or {})},
         utterance_words={r.id: r.score.words for r in results},
+        utterance_latencies={r.id: r.latency for r in results},
         figures=figure_table.compute_all(results, facts),
     )
 

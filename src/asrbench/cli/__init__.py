@@ -173,9 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="output format (default: table)")
     compare.add_argument("--fail-on", action="append", default=[], metavar="GATE",
                          help="exit 1 when a run regresses: wer:+0.5 (points), rtf:+10%% "
-                         "(relative); repeatable")
+                         "(relative), or any lower-is-better figure "
+                         "(core_hours_per_audio_hour:+10%%); repeatable")
     compare.add_argument("--significant", action="store_true",
-                         help="a WER gate fires only on a significant rise (paired bootstrap)")
+                         help="a WER, RTF or core-hours gate fires only on a significant rise "
+                         "(paired bootstrap)")
     compare.add_argument("--allow-cross-machine", action="store_true",
                          help="let timing gates compare runs timed on different machines")
     compare.set_defaults(func=_compare)

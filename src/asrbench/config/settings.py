@@ -43,6 +43,7 @@ class Settings:
     baseline: str | None
     baseline_margin: float
     baseline_significant: bool
+    baseline_rtf_margin: float | None
     shard: Shard | None
     cache_dir: Path | None
     hf_audio_column: str

@@ -196,6 +196,15 @@ def _points(value: Any, source: Source) -> float:
     return parse_number(value, source.where)
 
 
+def _percent(value: Any, source: Source) -> float | None:
+    from asrbench.config.thresholds import parse_number
+
+    if value is None:
+        return None
+    text = value.strip().removesuffix("%") if isinstance(value, str) else value
+    return parse_number(text, source.where)
+
+
 def _column(value: Any, source: Source) -> str:
     text = str(value).strip()
     if not text:
@@ -271,6 +280,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("asr-baseline-significant", "baseline_significant", "fail the baseline gate only on "
            "a regression the paired bootstrap over utterances finds significant", _switch,
            default=False, switch=True),
+    Option("asr-baseline-rtf-margin", "baseline_rtf_margin", "also gate RTF: the rise allowed "
+           "above the baseline's, in percent of it (10: ten percent); baseline and run must be "
+           "timed on the same machine", _percent, metavar="PERCENT"),
     Option("asr-shard", "shard", "run shard I of N of every dataset, balanced by audio duration "
            "(merge the shard reports with 'asrbench merge')", _shard, metavar="I/N"),
     Option("asr-cache-dir", "cache_dir", "folder for converted weights", _path,

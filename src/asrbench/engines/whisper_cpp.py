@@ -13,6 +13,8 @@ really took; a GPU request that would run on the CPU is refused, never reported 
 
 Decoding: the shared defaults (English, greedy, temperature 0 and no fallback, no timestamps), beam
 search when ``beam_size`` > 1. whisper.cpp transcribes one audio per call, so nothing is batched.
+Its new-segment callback marks time to first text: the first segment with text, decoded inside
+``whisper_full`` (for a clip under 30 s that is close to the whole call, as it is in whisper.cpp).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from asrbench.core.errors import EngineError, EngineUnavailable
 from asrbench.core.identity import looks_like_path
 from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options
 from asrbench.engines.convert import ConversionError
+from asrbench.engines.first_text import first_text_marker
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import BUNDLED_CT2_MODEL, bundled_ct2_model, cache_dir, fetch
 from asrbench.hardware import threads
@@ -62,6 +65,7 @@ class WhisperCppEngine(Engine):
     requires = (("pywhispercpp", "pywhispercpp.model"),)
     extra = "whisper-cpp"
     runtime = "whisper_cpp"
+    incremental = True  # the new-segment callback marks the first segment with text
     options: ClassVar[dict[str, Any]] = {"threads": int, **DECODING_OPTIONS}
     no_batch = ("whisper.cpp transcribes one audio per whisper_full call (whisper_full_parallel "
                 "splits one clip across processors; it does not batch clips)")
@@ -127,8 +131,14 @@ class WhisperCppEngine(Engine):
 
     def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
         samples = np.ascontiguousarray(audio, dtype=np.float32)
+        mark = first_text_marker()  # whisper.cpp calls back from inside whisper_full
+
+        def on_segment(segment: Any) -> None:
+            if str(segment.text).strip():
+                mark()  # a segment with text is decoded: time to first text
+
         # whisper_full runs to the end before returning: the segments are the finished work
-        segments = self._model.transcribe(samples)
+        segments = self._model.transcribe(samples, new_segment_callback=on_segment)
         return " ".join(str(segment.text).strip() for segment in segments).strip()
 
     def weights_device(self) -> str:

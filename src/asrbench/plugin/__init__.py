@@ -84,7 +84,7 @@ def bench(config: pytest.Config) -> BenchSession:
     from asrbench.engines import weights
     from asrbench.engines.registry import engine_names
     from asrbench.plugin import hookcalls as hooks
-    from asrbench.plugin import junit, outcomes, outputs, persist
+    from asrbench.plugin import junit, outcomes, outputs, persist, xdist
     from asrbench.plugin.parametrize import case_of
     from asrbench.reporting import disclosure, gates
 
@@ -95,6 +95,8 @@ def bench(config: pytest.Config) -> BenchSession:
         persist.check_outputs(config, settings.report, overwrite=settings.report_overwrite)
         baseline = (None if settings.baseline is None
                     else gates.load_baseline(settings.baseline, persist.storage(config)))
+        gates.check_timing_gate(baseline, settings.baseline_rtf_margin,
+                                distributed=xdist.distributed(config))
     except ConfigError as exc:
         config.stash[FAILED] = pytest.UsageError(f"asrbench: {exc}")
         raise config.stash[FAILED] from None
@@ -258,7 +260,8 @@ def asr_baseline(_asr_case: Case, asr_session: BenchSession,
     return baseline_for(request.config.stash[BASELINE],
                         RunKey(case.model.label, str(case.device), case.dataset.name),
                         asr_session.settings.baseline_margin,
-                        significant_only=bool(asr_session.settings.baseline_significant))
+                        significant_only=bool(asr_session.settings.baseline_significant),
+                        rtf_margin=asr_session.settings.baseline_rtf_margin)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from asrbench.bench.results import RunSummary
     from asrbench.bench.session import BenchSession
 
-__all__ = ["Controller", "Worker", "combine", "notes", "register", "share", "shared_timings"]
+__all__ = ["Controller", "Worker", "combine", "distributed", "notes", "register", "share", "shared_timings"]
 
 #: The key of asrbench's part of a worker's ``workeroutput``.
 OUTPUT = "asrbench"
@@ -34,6 +34,11 @@ def register(config: pytest.Config) -> None:
         config.pluginmanager.register(Worker(config), "asrbench-xdist-worker")
     elif config.pluginmanager.hasplugin("xdist") and _distributed(config):
         config.pluginmanager.register(Controller(config), "asrbench-xdist-controller")
+
+
+def distributed(config: pytest.Config) -> bool:
+    """Whether this process is an xdist worker, or a controller that hands tests to workers."""
+    return hasattr(config, "workerinput") or _distributed(config)
 
 
 def _distributed(config: pytest.Config) -> bool:

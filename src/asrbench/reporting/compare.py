@@ -16,8 +16,12 @@ utterance there is no interval. Runs whose measuring conditions differ (the repo
 threads, batch, precision, versions, hardware, ...) are flagged ("conditions differ: threads 1 vs 2").
 
 Gates (``--fail-on``): ``wer:+0.5`` fails when WER rises by more than 0.5 points (percentage
-points, absolute); ``rtf:+10%`` when RTF rises by more than 10 % of the baseline's (relative). With
-``--significant`` a WER or RTF gate fires only when the rise is also significant.
+points, absolute); ``rtf:+10%`` when RTF rises by more than 10 % of the baseline's (relative). Any
+figure of the table where lower is better gates the same way (``core_hours_per_audio_hour:+10%``,
+``joules_per_audio_hour:+500``, absolute in its own unit without ``%``); a timing figure between
+machines is refused like RTF. With ``--significant`` a WER, RTF or core-hours gate fires only when
+the rise is also significant (core-hours: the paired bootstrap over each utterance's CPU seconds);
+other figures have no paired test and fire on the margin alone, saying so.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from asrbench.bench import figures as figure_table
 from asrbench.core.errors import ConfigError
 from asrbench.reporting.disclosure import conditions_differ
 from asrbench.reporting.history import Key, SavedRun
@@ -39,11 +44,23 @@ from asrbench.scoring.significance import (
     paired_timing,
 )
 
-__all__ = ["Gate", "Row", "compare_runs", "delta", "failures", "fmt_metric", "identity_changes", "parse_gate",
-           "utterance_counts", "utterance_latencies"]
+__all__ = ["Gate", "Row", "compare_runs", "delta", "failures", "fmt_metric", "identity_changes",
+           "is_timing", "parse_gate", "utterance_counts", "utterance_latencies"]
 
-_GATE = re.compile(r"^(wer|cer|rtf):\+?(\d+(?:\.\d+)?)(%?)$")
+_GATE = re.compile(r"^([a-z0-9_]+):\+?(\d+(?:\.\d+)?)(%?)$")
 TIMING = ("rtf", "rtfx", "latency_p50", "latency_p95")
+#: Figures with a paired test: WER (word counts), RTF (latencies), core-hours (CPU seconds).
+TESTED = ("wer", "rtf", "core_hours_per_audio_hour")
+
+
+def is_timing(metric: str) -> bool:
+    """Whether ``metric`` was measured by a clock or counter (like for like on one machine only)."""
+    if metric in TIMING:
+        return True
+    try:
+        return figure_table.figure(metric).timing
+    except KeyError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -64,9 +81,11 @@ class Gate:
 
 def parse_gate(text: str) -> Gate:
     match = _GATE.match(text.strip().lower())
-    if match is None:
-        raise ConfigError(f"--fail-on {text!r}: expected METRIC:+N (points) or METRIC:+N% "
-                          "(relative), METRIC one of wer, cer, rtf")
+    gated = ["wer", "cer", "rtf", *(f.name for f in figure_table.figures() if f.lower_is_better)]
+    if match is None or match.group(1) not in gated:
+        raise ConfigError(f"--fail-on {text!r}: expected METRIC:+N (points for wer and cer, "
+                          "the figure's unit otherwise) or METRIC:+N% (relative), METRIC one of "
+                          f"{', '.join(gated)}")
     metric, number, percent = match.groups()
     return Gate(metric, float(number), bool(percent))
 
@@ -85,15 +104,17 @@ def utterance_counts(utterances: list[dict[str, Any]], key: Key) -> dict[str, Co
     return out
 
 
-def utterance_latencies(utterances: list[dict[str, Any]], key: Key) -> dict[str, float]:
-    """Per-utterance measured latency (seconds) of one model × device × dataset, where timed."""
+def utterance_latencies(utterances: list[dict[str, Any]], key: Key, *,
+                        field: str = "latency") -> dict[str, float]:
+    """Per-utterance measured latency (seconds) of one model × device × dataset, where timed
+    (``field="cpu_seconds"``: the CPU seconds of the same calls, where measured)."""
     out: dict[str, float] = {}
     for record in utterances:
         if (record.get("model"), record.get("device"), record.get("dataset")) != key:
             continue
-        latency = record.get("latency")
-        if isinstance(latency, int | float) and math.isfinite(latency):
-            out[str(record["id"])] = float(latency)
+        value = record.get(field)
+        if isinstance(value, int | float) and math.isfinite(value):
+            out[str(record["id"])] = float(value)
     return out
 
 
@@ -112,6 +133,8 @@ class Row:
     timing: dict[str, Timing | None] = field(default_factory=dict)
     #: Each run's ``disclosure`` block (``None`` for reports older than it).
     conditions: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    #: Δcore-hours per audio hour against the baseline (paired over each utterance's CPU seconds).
+    cpu: dict[str, TimingChange | None] = field(default_factory=dict)
 
     def conditions_differ(self, name: str) -> list[str]:
         """How run ``name``'s measuring conditions differ from the baseline's (empty: same or unknown)."""
@@ -147,19 +170,26 @@ def compare_runs(runs: list[SavedRun], *, resamples: int = 10_000) -> list[Row]:
         values = {run.name: run.runs.get(key) for run in runs}
         tests: dict[str, Difference | None] = {}
         timing: dict[str, Timing | None] = {}
+        cpu: dict[str, TimingChange | None] = {}
         base = runs[0]
         if base.runs.get(key) is not None:
             base_counts = utterance_counts(base.utterances, key)
             base_latency = utterance_latencies(base.utterances, key)
+            base_cpu = utterance_latencies(base.utterances, key, field="cpu_seconds")
             for run in runs[1:]:
                 if run.runs.get(key) is not None:
                     tests[run.name] = paired_bootstrap(
                         base_counts, utterance_counts(run.utterances, key), resamples=resamples)
                     timing[run.name] = paired_timing(
                         base_latency, utterance_latencies(run.utterances, key), resamples=resamples)
+                    found = paired_timing(
+                        base_cpu, utterance_latencies(run.utterances, key, field="cpu_seconds"),
+                        resamples=resamples)
+                    cpu[run.name] = (replace(found[0], figure="core_hours_per_audio_hour")
+                                     if found is not None else None)
         conditions = {run.name: run_conditions(run, key) for run in runs}
         rows.append(Row(key, values, {run.name: run.host for run in runs}, tests, timing,
-                        conditions))
+                        conditions, cpu))
     return rows
 
 
@@ -212,9 +242,10 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
                 b, n = base.get(gate.metric), new.get(gate.metric)
                 if b is None or n is None:
                     continue
-                if gate.metric in TIMING and (base.get("timings_shared") or new.get("timings_shared")):
+                timed = is_timing(gate.metric)
+                if timed and (base.get("timings_shared") or new.get("timings_shared")):
                     continue  # timed while xdist workers shared the device: never gated
-                if gate.metric in TIMING and not row.same_machine(run_id) and not allow_cross_machine:
+                if timed and not row.same_machine(run_id) and not allow_cross_machine:
                     raise ConfigError(
                         f"--fail-on {gate}: run {run_id} was timed on another machine than "
                         f"baseline {ids[0]}; timings are not like for like (pass "
@@ -225,12 +256,16 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
                 if gate.metric == "rtf":
                     timing = row.timing.get(run_id)
                     test = timing[0] if timing is not None else None
+                elif gate.metric == "core_hours_per_audio_hour":
+                    test = row.cpu.get(run_id)
                 elif gate.metric != "wer":
                     test = None
-                if significant_only and gate.metric in ("wer", "rtf") and (
+                if significant_only and gate.metric in TESTED and (
                         test is None or not test.significant):
                     continue
                 note = f" ({test})" if test is not None else ""
+                if significant_only and gate.metric not in TESTED:
+                    note = f" (no paired test for {gate.metric}: gated on the margin alone)"
                 out.append(f"{' / '.join(row.key)}: {gate.metric} {fmt_metric(gate.metric, b)} → "
                            f"{fmt_metric(gate.metric, n)} in run {run_id} (baseline {ids[0]}) "
                            f"breaks {gate}{note}")
@@ -241,4 +276,9 @@ def fmt_metric(metric: str, value: Any) -> str:
     """A figure as compare prints it: WER/CER in %, others to three decimals, ``-`` when absent."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
-    return f"{100 * value:.1f}%" if metric in ("wer", "cer") else f"{value:.3f}"
+    if metric in ("wer", "cer"):
+        return f"{100 * value:.1f}%"
+    try:
+        return figure_table.figure(metric).format(float(value))
+    except KeyError:
+        return f"{value:.3f}"

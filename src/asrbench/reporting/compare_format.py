@@ -65,11 +65,29 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
                 elif dr is not None and base.get("rtf"):
                     text += (f"\n      ΔRTF {100 * dr / base['rtf']:+.0f}% (no common timed "
                              f"utterances to test){other}")
+                cpu = row.cpu.get(run_id)
+                if cpu is not None:
+                    text += f"\n      {cpu}{other}"
+                costs = _cost_changes(base, value)
+                if costs:
+                    text += f"\n      {costs}{other}"
                 differ = row.conditions_differ(run_id)
                 if differ:
                     text += f"\n      conditions differ: {'; '.join(differ)}"
             lines.append(text)
     return "\n".join(lines)
+
+
+def _cost_changes(base: Mapping[str, Any], value: Mapping[str, Any]) -> str:
+    """The compact figures both runs measured, ``label old → new (±N%)``, joined by ``; ``."""
+    parts = []
+    for fig in figure_table.figures():
+        old, new = base.get(fig.name), value.get(fig.name)
+        if not fig.compact or not isinstance(old, int | float) or not isinstance(new, int | float):
+            continue
+        change = f" ({100 * (new / old - 1):+.1f}%)" if old else ""
+        parts.append(f"{fig.label} {fig.format(old)} → {fig.format(new)}{change}")
+    return "; ".join(parts)
 
 
 def _ci_text(value: Mapping[str, Any]) -> str:
@@ -96,6 +114,12 @@ def _timing_fields(row: Row, run_id: str, is_baseline: bool) -> dict[str, Any]:
         out[f"{name}_significant"] = change.significant if change else None
     out["timing_paired_utterances"] = timing[0].utterances if timing else None
     out["timing_note"] = (NO_INTERVAL if timing is not None and timing[0].low is None else None)
+    cpu = None if is_baseline else row.cpu.get(run_id)
+    out["delta_core_hours_pct"] = _pct_or_none(cpu.change if cpu else None)
+    out["delta_core_hours_ci_low_pct"] = _pct_or_none(cpu.low if cpu else None)
+    out["delta_core_hours_ci_high_pct"] = _pct_or_none(cpu.high if cpu else None)
+    out["core_hours_p_value"] = cpu.p_value if cpu else None
+    out["core_hours_significant"] = cpu.significant if cpu else None
     differ = [] if is_baseline else row.conditions_differ(run_id)
     out["conditions_differ"] = "; ".join(differ) if differ else None
     return out
@@ -159,9 +183,13 @@ def format_markdown(rows: list[Row]) -> str:
     def pt(value: Any) -> str:
         return "–" if value is None else f"{value:+.2f}"
 
+    records = _flat(rows)
+    costs = [f for f in figure_table.figures()
+             if f.compact and any(isinstance(r.get(f.name), int | float) for r in records)]
     lines = ["| model / device / dataset | run | WER % [95% CI] | CER % | RTF | RTFx | p50 s "
-             "| ΔWER pt [95% CI], p | ΔRTF |", "|:--|:--|--:|--:|--:|--:|--:|:--|--:|"]
-    for r in _flat(rows):
+             "| ΔWER pt [95% CI], p | ΔRTF |" + "".join(f" {f.label} |" for f in costs),
+             "|:--|:--|--:|--:|--:|--:|--:|:--|--:|" + "--:|" * len(costs)]
+    for r in records:
         wer = (f"{fmt_metric('wer', r['wer'])} [{fmt_metric('wer', r['wer_ci_low'])}–"
                f"{fmt_metric('wer', r['wer_ci_high'])}]").replace("%", "")
         delta = "baseline" if r["identity_changes"] is None else pt(r["delta_wer_pt"])
@@ -188,5 +216,26 @@ def format_markdown(rows: list[Row]) -> str:
             fmt_metric("cer", r["cer"]).replace("%", ""), fmt_metric("rtf", r["rtf"]),
             "–" if r["rtfx"] is None else f"{r['rtfx']:.1f}",
             "–" if r["latency_p50"] is None else f"{r['latency_p50']:.3f}", cell(delta),
-            cell(drtf)]) + " |")
+            cell(drtf), *(cell(_cost_cell(r, f)) for f in costs)]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _cost_cell(record: Mapping[str, Any], fig: figure_table.RunFigure) -> str:
+    """A cost figure and its change against the baseline (core-hours with its paired interval)."""
+    value, change = record.get(fig.name), record.get(f"delta_{fig.name}")
+    if not isinstance(value, int | float):
+        return "–"
+    text = fig.format(value)
+    if fig.name == "core_hours_per_audio_hour" and record.get("delta_core_hours_pct") is not None:
+        text += f" ({record['delta_core_hours_pct']:+.1f}%"
+        if record["delta_core_hours_ci_low_pct"] is None:
+            text += f", {NO_INTERVAL})"
+        else:
+            verdict = "significant" if record["core_hours_significant"] else "not significant"
+            text += (f" [{record['delta_core_hours_ci_low_pct']:+.1f}, "
+                     f"{record['delta_core_hours_ci_high_pct']:+.1f}] {verdict})")
+    elif isinstance(change, int | float) and value - change:
+        text += f" ({100 * change / (value - change):+.1f}%)"
+    if record.get("timing_like_for_like") is False and fig.timing and change is not None:
+        text += " (other machine)"
+    return text

@@ -1,14 +1,22 @@
-"""Regression gates: a saved run's corpus WER that the current run must not exceed.
+"""Regression gates: a saved run's corpus WER (and RTF) that the current run must not exceed.
 
 ``--asr-baseline RUN`` names a run saved by pytest-benchmark (its id or a JSON file); each corpus
 test then gets the :class:`Baseline` for its model × device × dataset and fails when its corpus
 WER is above the baseline's plus ``--asr-baseline-margin`` (absolute percentage points). The paired
 bootstrap over the utterances both runs scored is shown with the failure; with
 ``--asr-baseline-significant`` the gate fails only when that test finds the rise significant.
+
+``--asr-baseline-rtf-margin PERCENT`` gates RTF the same way: the corpus test fails when its RTF
+is more than PERCENT % above the baseline's, shown with ΔRTF's paired bootstrap over the
+utterances both runs timed (:func:`asrbench.scoring.significance.paired_timing`), and with
+``--asr-baseline-significant`` only when that change is significant. Timings compare only on one
+machine: a baseline timed on another host, or a run whose timings xdist workers share, is refused
+(:func:`check_timing_gate`), and a baseline whose own timings were shared fails the test saying so.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,16 +28,18 @@ from asrbench.scoring.metrics import Counts
 if TYPE_CHECKING:
     from asrbench.bench.results import RunKey, RunSummary
 
-__all__ = ["Baseline", "baseline_for", "load_baseline"]
+__all__ = ["Baseline", "baseline_for", "check_timing_gate", "load_baseline"]
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """A saved run's corpus WER for one model × device × dataset, and the allowed margin.
+    """A saved run's corpus WER (and RTF) for one model × device × dataset, and the allowed margins.
 
-    ``margin`` is in absolute percentage points. ``counts`` are the baseline's per-utterance word
-    counts; this run's are the checked summary's own (``RunSummary.utterance_words``), so a corpus
-    test that transcribed its utterances itself is tested on them too.
+    ``margin`` is in absolute percentage points, ``rtf_margin`` in percent of the baseline's RTF
+    (``None``: RTF not gated). ``counts`` and ``latencies`` are the baseline's per-utterance word
+    counts and latencies; this run's are the checked summary's own
+    (``RunSummary.utterance_words`` and ``utterance_latencies``), so a corpus test that transcribed
+    its utterances itself is tested on them too.
     """
 
     run: str
@@ -38,9 +48,18 @@ class Baseline:
     normaliser: str
     counts: dict[str, Counts] = field(default_factory=dict)
     significant_only: bool = False
+    rtf: float | None = None
+    rtf_margin: float | None = None
+    latencies: dict[str, float] = field(default_factory=dict)
+    #: Why the baseline's timings are not its own (xdist workers shared its device), else None.
+    timings_shared: str | None = None
 
     def check(self, summary: RunSummary) -> str | None:
-        """A failure message when ``summary`` regresses beyond the margin, else ``None``."""
+        """Failure messages (one per line) when ``summary`` regresses beyond a margin, else ``None``."""
+        found = [m for m in (self._wer(summary), self._rtf(summary)) if m is not None]
+        return "\n".join(found) or None
+
+    def _wer(self, summary: RunSummary) -> str | None:
         from asrbench.scoring.significance import paired_bootstrap
 
         if summary.normaliser != self.normaliser:
@@ -58,6 +77,52 @@ class Baseline:
         return (f"corpus WER {summary.wer:.1%} regressed from {self.wer:.1%} in baseline run "
                 f"{self.run} by {delta:+.2f} pt (margin {self.margin:g} pt){detail}")
 
+    def _rtf(self, summary: RunSummary) -> str | None:
+        from asrbench.scoring.significance import paired_timing
+
+        if self.rtf_margin is None:
+            return None
+        if self.timings_shared:
+            return (f"baseline run {self.run} cannot gate RTF: its timings were shared "
+                    f"({self.timings_shared})")
+        if self.rtf is None or not math.isfinite(self.rtf) or self.rtf <= 0:
+            return f"baseline run {self.run} has no RTF for this model × device × dataset to gate on"
+        if summary.rtf <= self.rtf * (1 + self.rtf_margin / 100):
+            return None
+        current = summary.utterance_latencies
+        found = paired_timing(self.latencies, current) if self.latencies and current else None
+        test = found[0] if found is not None else None
+        if self.significant_only and test is not None and not test.significant:
+            return None
+        detail = (f"; {test}" if test is not None else
+                  "; the baseline has no per-utterance latencies to test significance on")
+        return (f"RTF {summary.rtf:.3f} regressed from {self.rtf:.3f} in baseline run {self.run} "
+                f"by {100 * (summary.rtf / self.rtf - 1):+.1f}% (margin {self.rtf_margin:g}%)"
+                f"{detail}")
+
+
+def check_timing_gate(run: SavedRun | None, margin: float | None, *, host: str | None = None,
+                      distributed: bool = False) -> None:
+    """Refuse an RTF gate that cannot be like for like: no baseline, a baseline timed on another
+    machine (``host``: this machine's fingerprint id, read when not given), or a run split across
+    xdist workers."""
+    if margin is None:
+        return
+    if host is None:
+        from asrbench.core.identity import machine_fingerprint
+
+        host = str(machine_fingerprint()["id"])
+    if run is None:
+        raise ConfigError("--asr-baseline-rtf-margin: needs --asr-baseline RUN to compare with")
+    if distributed:
+        raise ConfigError("--asr-baseline-rtf-margin: xdist workers share this machine, so their "
+                          "timings are not the baseline's conditions; run without -n, or gate "
+                          "the combined report with 'asrbench compare --fail-on rtf:+N%'")
+    if run.host != host:
+        where = run.host_name or run.host or "an unknown machine"
+        raise ConfigError(f"--asr-baseline-rtf-margin: baseline run {run.name} was timed on "
+                          f"another machine ({where}); timings are not like for like")
+
 
 def load_baseline(selector: str, storage: Path) -> SavedRun:
     """The one saved run ``selector`` names in the pytest-benchmark ``storage`` folder."""
@@ -69,14 +134,21 @@ def load_baseline(selector: str, storage: Path) -> SavedRun:
 
 
 def baseline_for(run: SavedRun | None, key: RunKey, margin: float, *,
-                 significant_only: bool = False) -> Baseline | None:
+                 significant_only: bool = False,
+                 rtf_margin: float | None = None) -> Baseline | None:
     """The gate for ``key`` (model, device, dataset), or ``None`` when the run did not measure it."""
-    from asrbench.reporting.compare import utterance_counts
+    from asrbench.reporting.compare import utterance_counts, utterance_latencies
 
     if run is None:
         return None
     figures = run.runs.get(key.as_tuple())
     if figures is None or figures.get("wer") is None:
         return None
+    rtf = figures.get("rtf")
+    shared = figures.get("timings_shared_reason") or ("yes" if figures.get("timings_shared") else None)
     return Baseline(run.name, float(figures["wer"]), margin, str(figures.get("normaliser")),
-                    utterance_counts(run.utterances, key.as_tuple()), significant_only)
+                    utterance_counts(run.utterances, key.as_tuple()), significant_only,
+                    rtf=float(rtf) if isinstance(rtf, int | float) else None,
+                    rtf_margin=rtf_margin,
+                    latencies=utterance_latencies(run.utterances, key.as_tuple()),
+                    timings_shared=str(shared) if shared else None)

@@ -89,7 +89,8 @@ class TimingChange:
 
     @property
     def label(self) -> str:
-        return {"rtf": "ΔRTF", "latency_p50": "Δp50"}.get(self.figure, f"Δ{self.figure}")
+        return {"rtf": "ΔRTF", "latency_p50": "Δp50",
+                "core_hours_per_audio_hour": "Δcore-h/audio-h"}.get(self.figure, f"Δ{self.figure}")
 
     def __str__(self) -> str:
         if self.low is None or self.high is None or self.p_value is None:

@@ -1,0 +1,105 @@
+"""Compare's cost figures on constructed saved runs: the core-hours change with its paired test, the
+cost line of the table, the Markdown cost columns, and ``--fail-on`` on any lower-is-better figure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_timing_significance import _latencies, _report  # type: ignore[import-not-found]
+
+from asrbench.cli import main
+from asrbench.reporting import compare, compare_format
+from asrbench.reporting.history import load_run
+
+
+def _costly(latencies: dict[str, float], cpu_factor: float | dict[str, float]) -> dict[str, Any]:
+    """A report whose utterances spent ``cpu_factor`` CPU seconds per second of latency."""
+    report = _report(latencies)
+    spent = 0.0
+    for u in report["utterances"]:
+        factor = cpu_factor[u["id"]] if isinstance(cpu_factor, dict) else cpu_factor
+        u["cpu_seconds"] = u["latency"] * factor
+        spent += u["cpu_seconds"]
+    run = report["runs"][0]
+    run["cpu_seconds"] = spent
+    run["core_hours_per_audio_hour"] = spent / run["audio_seconds"]
+    run["cpu_utilisation"] = spent / sum(latencies.values())
+    return report
+
+
+def _files(tmp_path: Path, **reports: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, report in reports.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(report), encoding="utf-8")
+        out[name] = str(path)
+    return out
+
+
+def test_core_hours_change_is_tested_and_shown_in_every_format(tmp_path):
+    lat = _latencies(30, seed=1)
+    base, new = _costly(lat, 1.0), _costly(dict(lat), 1.3)
+    files = _files(tmp_path, base=base, new=new)
+    rows = compare.compare_runs([load_run(Path(files["base"])), load_run(Path(files["new"]))],
+                                resamples=2000)
+    old_h = sum(lat.values()) / (2.0 * len(lat))
+    new_h = 1.3 * old_h
+    table = compare_format.format_table(rows)
+    assert "Δcore-h/audio-h +30.0% [95% CI +30.0%, +30.0%]" in table
+    assert (f"core-h/audio-h {old_h:.3g} → {new_h:.3g} (+30.0%); CPU util 1.00 → 1.30 (+30.0%)"
+            in table)
+    [_, record] = json.loads(compare_format.format_json(rows))
+    assert record["delta_core_hours_pct"] == pytest.approx(30.0)
+    assert record["core_hours_significant"] is True
+    assert record["delta_core_hours_per_audio_hour"] == pytest.approx(new_h - old_h)
+    markdown = compare_format.format_markdown(rows)
+    header, rule, first, second = markdown.splitlines()
+    assert header.endswith("| core-h/audio-h | CPU util |")
+    assert len(rule.split("|")) == len(header.split("|"))
+    assert first.endswith(f"| {old_h:.3g} | 1.00 |")
+    assert f"| {new_h:.3g} (+30.0% [+30.0, +30.0] significant) | 1.30 (+30.0%) |" in second
+
+
+def test_markdown_leaves_out_cost_columns_no_run_measured(tmp_path):
+    lat = _latencies(5)
+    files = _files(tmp_path, base=_report(lat), new=_report(lat))
+    rows = compare.compare_runs([load_run(Path(f)) for f in files.values()], resamples=200)
+    assert "core-h" not in compare_format.format_markdown(rows)
+
+
+def test_fail_on_core_hours_with_and_without_significance(tmp_path, capsys):
+    lat = _latencies(30, seed=1)
+    # every utterance 20 % more CPU: significant; alternating -40 %/+60 %: a rise, but noise
+    noisy = {u: (0.6 if n % 2 else 1.6) for n, u in enumerate(sorted(lat))}
+    files = _files(tmp_path, base=_costly(lat, 1.0), more=_costly(lat, 1.2),
+                   noisy=_costly(lat, noisy))
+    gate = ["--fail-on", "core_hours_per_audio_hour:+10%"]
+    assert main(["compare", files["base"], files["more"], *gate]) == 1
+    assert main(["compare", files["base"], files["more"], *gate, "--significant"]) == 1
+    err = capsys.readouterr().err
+    assert "core_hours_per_audio_hour" in err
+    assert "Δcore-h/audio-h +20.0%" in err
+    rows = compare.compare_runs([load_run(Path(files["base"])), load_run(Path(files["noisy"]))])
+    change = rows[0].cpu[list(rows[0].values)[1]]
+    assert change is not None
+    assert change.change > 0.10
+    assert not change.significant
+    assert main(["compare", files["base"], files["noisy"], *gate]) == 1
+    assert main(["compare", files["base"], files["noisy"], *gate, "--significant"]) == 0
+    # an absolute limit is in the figure's own unit; a figure without a paired test says so
+    assert main(["compare", files["base"], files["more"], "--fail-on", "cpu_seconds:+1000"]) == 0
+    capsys.readouterr()
+    assert main(["compare", files["base"], files["more"], "--fail-on", "cpu_seconds:+1%",
+                 "--significant"]) == 1
+    assert "no paired test for cpu_seconds: gated on the margin alone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("gate", ["speed:+1", "cpu_utilisation:+1%", "core_hours:+1"])
+def test_fail_on_refuses_unknown_and_higher_is_better_figures(gate, tmp_path, capsys):
+    assert main(["compare", "--storage", str(tmp_path), "--fail-on", gate]) == 2
+    err = capsys.readouterr().err
+    assert f"--fail-on {gate!r}" in err
+    assert "core_hours_per_audio_hour" in err  # the list of figures that can be gated
