@@ -91,3 +91,40 @@ def test_compare_leaves_shared_timings_out_of_gates_and_like_for_like() -> None:
                 hosts={"m/1": "h", "m/2": "h"})
     assert plain.same_machine("m/2")
     assert failures([plain], [parse_gate("rtf:+10%")]) != []
+
+
+def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
+    """``pytest -n 2`` on tests that use no asrbench fixture: no asrbench summary, no report."""
+    project = pytester
+    project.makepyfile(test_plain="def test_one():\n    assert True\n\n"
+                                  "def test_two():\n    assert True\n")
+    result = project.runpytest_subprocess("test_plain.py", "-n", "2", "--asr-report", "out.json")
+    result.assert_outcomes(passed=2)
+    assert "= asrbench =" not in result.stdout.str()
+    assert "asrbench:" not in result.stdout.str()
+    assert not (project.path / "out.json").exists()
+    # a settings mistake is still a usage error at start-up, as without xdist
+    bad = project.runpytest_subprocess("test_plain.py", "-n", "2", "--asr-rounds", "0")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*asrbench: --asr-rounds*"])
+
+
+def test_every_workers_throughput_reaches_the_one_report(project: pytest.Pytester) -> None:
+    """Two workers' reports, each with its own model's batched run: the combined run has both."""
+    from asrbench.plugin.xdist import combine
+
+    shutil.copy(project.path / "answers.json", project.path / "other.json")
+    args = ["--asr-dataset", "data/set.jsonl", "-p", "no:cacheprovider", "--asr-device", "cpu",
+            "--asr-fast", "--benchmark-disable", "--asr-batch-size", "2"]
+    reports = []
+    for n, model in enumerate(("stub:answers.json", "stub:other.json")):
+        project.runpytest_inprocess(*args, "--asr-model", model, "--asr-report",
+                                    f"w{n}.json").assert_outcomes(passed=5)
+        reports.append({**_report(project.path / f"w{n}.json"), "worker": f"gw{n}"})
+    pinning = [{"worker": f"gw{n}", "cpus": [n], "threads": 1, "cpus_shared": False,
+                "method": "test"} for n in range(2)]
+    _, data = combine(reports, pinning, complete=True, datasets=reports[0]["datasets"])
+    throughput = data["throughput"]
+    assert sorted(t["model"] for t in throughput) == ["stub:answers.json", "stub:other.json"]
+    assert all(t["batch_size"] == 2 and t["utterances"] == 3 for t in throughput)
+    assert [r["model"] for r in data["runs"]] == ["stub:answers.json", "stub:other.json"]

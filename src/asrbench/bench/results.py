@@ -362,6 +362,19 @@ class ThroughputResult:
     def wer(self) -> float:
         return self.words.rate
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ThroughputResult:
+        """Read back a report's throughput record (the inverse of :meth:`as_dict`)."""
+        words = data.get("word_errors") or {}
+        sequential = data.get("sequential_rtfx")
+        return cls(str(data["model"]), str(data["device"]), str(data["dataset"]),
+                   int(data["batch_size"]), int(data["batches"]), int(data["utterances"]),
+                   float(data["audio_seconds"]), tuple(float(p) for p in data["passes"]),
+                   bool(data.get("warmup_batch")),
+                   Counts(int(words.get("substitutions", 0)), int(words.get("deletions", 0)),
+                          int(words.get("insertions", 0)), int(words.get("reference_tokens", 0))),
+                   float(sequential) if sequential is not None else math.nan)
+
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "model": self.model,

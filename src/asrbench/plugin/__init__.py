@@ -310,9 +310,8 @@ def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset]
 def _report(config: pytest.Config, *, complete: bool | None = None) -> dict[str, Any]:
     from asrbench.plugin import outputs
 
-    combined = config.stash[RESULTS].data if RESULTS in config.stash else None
-    if combined is not None:  # the xdist controller's run, combined from its workers
-        return combined
+    if RESULTS in config.stash and (combined := config.stash[RESULTS].data) is not None:
+        return combined  # the xdist controller's run, combined from its workers
     done = config.stash.get(COMPLETE, False) if complete is None else complete
     return outputs.report_data(config, bench(config), complete=done)
 
@@ -326,6 +325,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
     whatever the run already has, never written over it.
     """
     config = session.config
+    if RESULTS in config.stash and config.stash[RESULTS].reports:
+        bench(config)  # the xdist controller: asrbench is in use once a worker has used it
     if in_use(config):
         from asrbench.engines import weights
         from asrbench.plugin import devices_gate, outputs, persist
@@ -369,9 +370,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Gen
     except Exception as exc:
         if type(exc).__name__ != "PerformanceRegression":
             raise
-        regression = True
-    if regression:
-        config.stash[REGRESSION] = True
+        config.stash[REGRESSION] = regression = True
     if in_use(config):
         from asrbench.plugin import outputs
 

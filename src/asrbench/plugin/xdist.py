@@ -122,9 +122,18 @@ class Controller:
         self.data: dict[str, Any] | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        from asrbench.plugin import RESULTS, bench
+        """Settings and output checks now, as a usage error; asrbench is in use (summary,
+        report) only once a worker has used it, so a plain ``pytest -n`` run is left alone."""
+        from asrbench.config import options
+        from asrbench.core.errors import ConfigError
+        from asrbench.plugin import RESULTS, hookcalls, persist
 
-        bench(self.config)  # settings and output checks now, as a usage error
+        try:
+            hookcalls.register_normalisers(self.config)
+            settings = options.settings_from_config(self.config)
+            persist.check_outputs(self.config, settings.report, overwrite=settings.report_overwrite)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"asrbench: {exc}") from None
         self.config.stash[RESULTS] = self
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -137,7 +146,7 @@ class Controller:
     def results(self, session: BenchSession, *, complete: bool) -> tuple[list[RunSummary],
                                                                             dict[str, Any]]:
         """The combined summaries and report; the store gets the skips and failures to print."""
-        from asrbench.bench.results import FailedUtterance
+        from asrbench.bench.results import FailedUtterance, ThroughputResult
 
         summaries, data = combine(self.reports, self.pinning, complete=complete,
                                   datasets=_datasets(session))
@@ -149,6 +158,9 @@ class Controller:
         store = session.store
         for skip in data.get("skipped", []):
             store.skipped[(skip["model"], skip["device"])] = skip["reason"]
+        for record in data.get("throughput", []):
+            result = ThroughputResult.from_dict(record)
+            store.throughput[result.key] = result
         store.failures[:] = [FailedUtterance(f["id"], f["model"], f["device"], f["dataset"],
                                              f["error_type"], f["message"], f.get("audio"))
                              for f in data.get("failures", [])]
@@ -260,6 +272,9 @@ def combine(reports: Sequence[Mapping[str, Any]], pinning: Sequence[Mapping[str,
         software=first.get("software", {}), failures=[], complete=complete and bool(reports),
         datasets=datasets, shard=None)
     data["failures"] = [f for r in reports for f in r.get("failures", [])]
+    throughput = [t for r in reports for t in r.get("throughput", [])]
+    if throughput:  # each model × dataset's batched run is one worker's whole test
+        data["throughput"] = throughput
     for name, value in first.items():  # what plugins and the disclosure added, from one worker
         if name != "worker":
             data.setdefault(name, value)
