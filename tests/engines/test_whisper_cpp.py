@@ -346,7 +346,8 @@ def test_first_text_is_the_first_segment_with_text(cpp, monkeypatch):
 
     def transcribe(samples, new_segment_callback=None, **kwargs):
         segments = []
-        for text, seconds in (("", 0.2), (" the first", 0.3), (" and the rest", 0.5)):
+        for text, seconds in (("", 0.1), (" [BLANK_AUDIO]", 0.1), (" the first", 0.3),
+                              (" and the rest", 0.5)):
             clock[0] += seconds
             segment = SimpleNamespace(text=text)
             segments.append(segment)
@@ -356,8 +357,8 @@ def test_first_text_is_the_first_segment_with_text(cpp, monkeypatch):
 
     monkeypatch.setattr(cpp._model, "transcribe", transcribe)
     with recording(lambda: clock[0]) as recorder:
-        assert cpp.transcribe(np.zeros(16000, np.float32)) == "the first and the rest"
-    # the empty segment at 0.2 s is not text; the first with text came at 0.5 s of 1.0 s
+        assert cpp.transcribe(np.zeros(16000, np.float32)) == "[BLANK_AUDIO] the first and the rest"
+    # neither the empty segment nor the non-speech tag is text; the first words came at 0.5 s
     assert recorder.result(incremental=True).seconds == pytest.approx(0.5)
 
 

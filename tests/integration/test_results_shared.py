@@ -141,7 +141,13 @@ def test_compare_format_markdown(saved_report, capsys):
     assert "| baseline |" in rows[0]
     assert re.match(r"\| stub:answers.json / cpu / set \| \S+/second \| 12.0 \[", rows[1])
     # the paired bootstrap runs over the utterances, which did not change
-    assert rows[1].endswith("| +0.00 [+0.00, +0.00], p=1.000 | +0.0% [+0.0, +0.0] (not significant) |")
+    assert "| +0.00 [+0.00, +0.00], p=1.000 | +0.0% [+0.0, +0.0] (not significant) |" in rows[1]
+    # then a column per cost figure the runs measured, with its change against the baseline
+    header = lines[0].split(" | ")
+    assert header[-2:] == ["core-h/audio-h", "CPU util |"]
+    cpu = data["runs"][0]["core_hours_per_audio_hour"]
+    assert rows[0].endswith(f"| {cpu:.3g} | {data['runs'][0]['cpu_utilisation']:.2f} |")
+    assert f"| {cpu:.3g} (+0.0% [+0.0, +0.0] not significant) |" in rows[1]
 
 
 # -- the page in a real browser -----------------------------------------------------------------

@@ -86,7 +86,14 @@ def test_compare_leaves_shared_timings_out_of_gates_and_like_for_like() -> None:
               "timings_shared_reason": "3 xdist workers on 2 cores: workers gw2 shared cores"}
     row = Row(key, {"m/1": base, "m/2": shared}, hosts={"m/1": "h", "m/2": "h"})
     assert not row.same_machine("m/2")  # same host, but shared: not like for like
-    assert failures([row], [parse_gate("rtf:+10%")]) == []  # a 5x RTF rise, never gated
+    notes: list[str] = []
+    assert failures([row], [parse_gate("rtf:+10%")], notes=notes) == []  # a 5x rise, never gated
+    assert notes == ["stub / cpu / set: rtf:+10% not judged for run m/2: timed while xdist "
+                     "workers shared the device"]
+    from asrbench.reporting.compare_format import format_markdown
+
+    assert "(timings shared by xdist workers)" in format_markdown([row])
+    assert "other machine" not in format_markdown([row])
     plain = Row(key, {"m/1": base, "m/2": {**shared, "timings_shared": False}},
                 hosts={"m/1": "h", "m/2": "h"})
     assert plain.same_machine("m/2")
@@ -109,6 +116,21 @@ def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
     bad.stderr.fnmatch_lines(["*asrbench: --asr-rounds*"])
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--asr-baseline", "0042"], "*asrbench: --asr-baseline: run '0042': not found*"),
+    (["--asr-dataset", "data/nope.jsonl"], "*asrbench: *nope.jsonl*"),
+    (["--asr-baseline-rtf-margin", "10"], "*asrbench: --asr-baseline-rtf-margin: needs "
+                                          "--asr-baseline RUN*"),
+])
+def test_usage_errors_stay_usage_errors_under_xdist(project: pytest.Pytester, args: list[str],
+                                                     message: str) -> None:
+    shutil.copy(STUB, project.path / "stub_engine.py")
+    result = project.runpytest_subprocess(*BASE, "--asr-device", "cpu", "-n", "2", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
 def test_every_workers_throughput_reaches_the_one_report(project: pytest.Pytester) -> None:
     """Two workers' reports, each with its own model's batched run: the combined run has both."""
     from asrbench.plugin.xdist import combine
@@ -127,4 +149,5 @@ def test_every_workers_throughput_reaches_the_one_report(project: pytest.Pyteste
     throughput = data["throughput"]
     assert sorted(t["model"] for t in throughput) == ["stub:answers.json", "stub:other.json"]
     assert all(t["batch_size"] == 2 and t["utterances"] == 3 for t in throughput)
+    assert all(t["timings_shared"] is False for t in throughput)  # one core each, not shared
     assert [r["model"] for r in data["runs"]] == ["stub:answers.json", "stub:other.json"]

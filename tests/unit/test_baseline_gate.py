@@ -11,6 +11,7 @@ import pytest
 
 from asrbench.bench.results import RunSummary, UtteranceResult, summarise
 from asrbench.core.errors import ConfigError
+from asrbench.reporting.disclosure import CLOCK
 from asrbench.reporting.gates import Baseline, check_timing_gate
 from asrbench.reporting.history import SavedRun
 from asrbench.scoring.metrics import get_normaliser, score
@@ -100,6 +101,25 @@ def test_wer_and_rtf_failures_are_both_reported():
     assert lines[1].startswith(f"RTF {worse.rtf:.3f} regressed from {base.rtf:.3f}")
 
 
+def test_a_failure_names_the_conditions_that_differ_from_the_baseline():
+    base, slow = _run(10), _run(10, scale=2.0)
+    info = {"threads": 1, "measured_rounds": 3, "warmup_rounds": 1, "fast": False}
+    slow = summarise_again(slow, info)
+    gate = _gate(base, 10.0)
+    same = Baseline(**{**gate.__dict__, "conditions": {**info, "clock": CLOCK, "cpu_model": "A"}})
+    other = Baseline(**{**gate.__dict__, "conditions": {**info, "threads": 2, "measured_rounds": 5}})
+    assert "conditions differ" not in (same.check(slow) or "")
+    message = other.check(slow) or ""
+    assert message.endswith("; conditions differ: measured rounds 5 vs 3; threads 2 vs 1")
+
+
+def summarise_again(run: RunSummary, info: dict[str, object]) -> RunSummary:
+    """``run`` as if measured with ``info`` facts (threads, rounds) recorded."""
+    from dataclasses import replace
+
+    return replace(run, info={**run.info, **info})
+
+
 def test_a_baseline_with_shared_timings_fails_saying_why():
     message = _gate(_run(5), 10.0, shared="2 xdist workers measured on cuda").check(_run(5))
     assert message == ("baseline run 0001 cannot gate RTF: its timings were shared "
@@ -119,7 +139,12 @@ def test_timing_gate_needs_a_baseline_on_this_machine_and_no_xdist():
     with pytest.raises(ConfigError, match=r"baseline run Linux/0001 was timed on another "
                                           r"machine \(box-a\); timings are not like for like"):
         check_timing_gate(_saved("other"), 5.0, host="h", distributed=False)
-    with pytest.raises(ConfigError, match=r"unknown machine"):
+    with pytest.raises(ConfigError, match=r"has no machine fingerprint \(a report older than"):
         check_timing_gate(_saved(None), 5.0, host="h", distributed=False)
+    legacy = SavedRun("0001", Path("0001.json"), "", {}, [], host="box-a", host_name="box-a")
+    with pytest.raises(ConfigError, match=r"has no machine fingerprint"):
+        check_timing_gate(legacy, 5.0, host="box-a")
+    with pytest.raises(ConfigError, match=r"a shard measures part of each corpus"):
+        check_timing_gate(_saved("h"), 5.0, host="h", shard=True)
     with pytest.raises(ConfigError, match=r"xdist workers share this machine"):
         check_timing_gate(_saved("h"), 5.0, host="h", distributed=True)

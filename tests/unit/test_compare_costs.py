@@ -103,3 +103,45 @@ def test_fail_on_refuses_unknown_and_higher_is_better_figures(gate, tmp_path, ca
     err = capsys.readouterr().err
     assert f"--fail-on {gate!r}" in err
     assert "core_hours_per_audio_hour" in err  # the list of figures that can be gated
+
+
+def test_a_gate_on_a_figure_no_run_has_is_an_error_not_a_pass(tmp_path, capsys):
+    lat = _latencies(10)
+    slow = {u: 3 * v for u, v in lat.items()}
+    files = _files(tmp_path, old=_report(lat), new=_report(slow), costly=_costly(slow, 1.0),
+                   old_costly=_costly(lat, 1.0))
+    # version-2-like reports: no core-hours anywhere; RTF tripled, yet nothing can be judged
+    assert main(["compare", files["old"], files["new"], "--fail-on",
+                 "core_hours_per_audio_hour:+1%"]) == 2
+    err = capsys.readouterr().err
+    assert "--fail-on core_hours_per_audio_hour:+1%: no run pair can be judged: " in err
+    assert "core_hours_per_audio_hour missing in run " in err
+    # judged on one pair, missing in another: the gate runs and the gap is a note
+    assert main(["compare", files["old_costly"], files["costly"], files["new"], "--fail-on",
+                 "rtf:+1%", "--fail-on", "core_hours_per_audio_hour:+1%"]) == 1
+    err = capsys.readouterr().err
+    assert "NOTE " in err
+    assert "core_hours_per_audio_hour:+1% not judged for run " in err
+    assert "FAIL " in err
+
+
+def test_fail_on_takes_latency_percentiles_and_refuses_idle_power(tmp_path, capsys):
+    assert compare.parse_gate("latency_p95:+10%").metric == "latency_p95"
+    assert compare.parse_gate("WER:+0.5").metric == "wer"
+    with pytest.raises(Exception, match="idle_watts"):
+        compare.parse_gate("idle_watts:+1")
+    assert "idle_watts" not in compare.gateable()
+
+
+def test_a_zero_median_of_cpu_seconds_still_tests_the_total():
+    from asrbench.scoring.significance import paired_timing
+
+    base = {f"u{i}": (0.0 if i < 6 else 0.5) for i in range(10)}  # a coarse clock: most read 0
+    more = {u: (0.0 if v == 0 else 0.8) for u, v in base.items()}
+    found = paired_timing(base, more, resamples=500)
+    assert found is not None
+    total, p50 = found
+    assert total.change == pytest.approx(0.6)
+    assert total.low is not None
+    assert total.significant
+    assert p50.low is None

@@ -134,8 +134,9 @@ class WhisperCppEngine(Engine):
         mark = first_text_marker()  # whisper.cpp calls back from inside whisper_full
 
         def on_segment(segment: Any) -> None:
-            if str(segment.text).strip():
-                mark()  # a segment with text is decoded: time to first text
+            text = str(segment.text).strip()
+            if text and not (text.startswith("[") and text.endswith("]")):
+                mark()  # words are decoded (not "[BLANK_AUDIO]"): time to first text
 
         # whisper_full runs to the end before returning: the segments are the finished work
         segments = self._model.transcribe(samples, new_segment_callback=on_segment)

@@ -70,8 +70,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def in_use(config: pytest.Config) -> bool:
-    """Whether this run has used asrbench (built its settings)."""
-    return BENCH in config.stash
+    """Whether this run has used asrbench (built its settings); on the xdist controller, which
+    builds them at start-up to report mistakes, only once a worker has used asrbench."""
+    controller = config.stash.get(RESULTS, None)
+    return BENCH in config.stash and (controller is None or bool(controller.reports))
 
 
 def bench(config: pytest.Config) -> BenchSession:
@@ -95,7 +97,7 @@ def bench(config: pytest.Config) -> BenchSession:
         persist.check_outputs(config, settings.report, overwrite=settings.report_overwrite)
         baseline = (None if settings.baseline is None
                     else gates.load_baseline(settings.baseline, persist.storage(config)))
-        gates.check_timing_gate(baseline, settings.baseline_rtf_margin,
+        gates.check_timing_gate(baseline, settings.baseline_rtf_margin, shard=bool(settings.shard),
                                 distributed=xdist.distributed(config))
     except ConfigError as exc:
         config.stash[FAILED] = pytest.UsageError(f"asrbench: {exc}")
@@ -325,8 +327,6 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
     whatever the run already has, never written over it.
     """
     config = session.config
-    if RESULTS in config.stash and config.stash[RESULTS].reports:
-        bench(config)  # the xdist controller: asrbench is in use once a worker has used it
     if in_use(config):
         from asrbench.engines import weights
         from asrbench.plugin import devices_gate, outputs, persist

@@ -122,19 +122,16 @@ class Controller:
         self.data: dict[str, Any] | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Settings and output checks now, as a usage error; asrbench is in use (summary,
-        report) only once a worker has used it, so a plain ``pytest -n`` run is left alone."""
-        from asrbench.config import options
-        from asrbench.core.errors import ConfigError
-        from asrbench.plugin import RESULTS, hookcalls, persist
+        """Settings, datasets, baseline and output checks now, as a usage error; asrbench counts as
+        used (summary, report) only once a worker has used it (:func:`asrbench.plugin.in_use`), so
+        a plain ``pytest -n`` run is left alone."""
+        from asrbench.plugin import RESULTS, bench
 
-        try:
-            hookcalls.register_normalisers(self.config)
-            settings = options.settings_from_config(self.config)
-            persist.check_outputs(self.config, settings.report, overwrite=settings.report_overwrite)
-        except ConfigError as exc:
-            raise pytest.UsageError(f"asrbench: {exc}") from None
+        bench(self.config)
         self.config.stash[RESULTS] = self
+        # the workers' results arrive only as each finishes: no partial report to write meanwhile
+        if self.config.pluginmanager.has_plugin("asrbench-checkpoints"):
+            self.config.pluginmanager.unregister(name="asrbench-checkpoints")
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", None) or {}
@@ -272,7 +269,9 @@ def combine(reports: Sequence[Mapping[str, Any]], pinning: Sequence[Mapping[str,
         software=first.get("software", {}), failures=[], complete=complete and bool(reports),
         datasets=datasets, shard=None)
     data["failures"] = [f for r in reports for f in r.get("failures", [])]
-    throughput = [t for r in reports for t in r.get("throughput", [])]
+    throughput = [{**t, "timings_shared": t.get("device") in why,
+                   "timings_shared_reason": why.get(str(t.get("device")))}
+                  for r in reports for t in r.get("throughput", [])]
     if throughput:  # each model × dataset's batched run is one worker's whole test
         data["throughput"] = throughput
     for name, value in first.items():  # what plugins and the disclosure added, from one worker

@@ -44,10 +44,10 @@ from asrbench.scoring.significance import (
     paired_timing,
 )
 
-__all__ = ["Gate", "Row", "compare_runs", "delta", "failures", "fmt_metric", "identity_changes",
-           "is_timing", "parse_gate", "utterance_counts", "utterance_latencies"]
+__all__ = ["Gate", "Row", "compare_runs", "delta", "failures", "fmt_metric", "gateable",
+           "identity_changes", "is_timing", "parse_gate", "utterance_counts", "utterance_latencies"]
 
-_GATE = re.compile(r"^([a-z0-9_]+):\+?(\d+(?:\.\d+)?)(%?)$")
+_GATE = re.compile(r"^([A-Za-z0-9_]+):\+?(\d+(?:\.\d+)?)(%?)$")
 TIMING = ("rtf", "rtfx", "latency_p50", "latency_p95")
 #: Figures with a paired test: WER (word counts), RTF (latencies), core-hours (CPU seconds).
 TESTED = ("wer", "rtf", "core_hours_per_audio_hour")
@@ -79,15 +79,24 @@ class Gate:
         return f"{self.metric}:+{self.limit:g}{'%' if self.relative else ''}"
 
 
+def gateable() -> list[str]:
+    """What ``--fail-on`` can gate: WER, CER, RTF, the latency percentiles and every figure of
+    the table where lower is better (idle power is a condition, not a cost)."""
+    return ["wer", "cer", "rtf", "latency_p50", "latency_p95", "latency_mean",
+            *(f.name for f in figure_table.figures()
+              if f.lower_is_better and not f.name.endswith("idle_watts"))]
+
+
 def parse_gate(text: str) -> Gate:
-    match = _GATE.match(text.strip().lower())
-    gated = ["wer", "cer", "rtf", *(f.name for f in figure_table.figures() if f.lower_is_better)]
-    if match is None or match.group(1) not in gated:
+    match = _GATE.match(text.strip())
+    gated = gateable()
+    name = match.group(1) if match else ""
+    metric = name.lower() if name.lower() in ("wer", "cer", "rtf") else name
+    if match is None or metric not in gated:
         raise ConfigError(f"--fail-on {text!r}: expected METRIC:+N (points for wer and cer, "
                           "the figure's unit otherwise) or METRIC:+N% (relative), METRIC one of "
                           f"{', '.join(gated)}")
-    metric, number, percent = match.groups()
-    return Gate(metric, float(number), bool(percent))
+    return Gate(metric, float(match.group(2)), bool(match.group(3)))
 
 
 def utterance_counts(utterances: list[dict[str, Any]], key: Key) -> dict[str, Counts]:
@@ -221,19 +230,25 @@ def delta(base: Mapping[str, Any] | None, new: Mapping[str, Any] | None,
 
 
 def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = False,
-             allow_cross_machine: bool = False) -> list[str]:
+             allow_cross_machine: bool = False, notes: list[str] | None = None) -> list[str]:
     """Messages for every later run that breaks a gate against the first (baseline) run.
 
     A timing gate between runs from different machines raises :class:`ConfigError` unless
-    ``allow_cross_machine``; with ``significant_only``, a WER or RTF gate fires only on a
-    significant rise (paired bootstrap; one common utterance is never significant).
+    ``allow_cross_machine``; with ``significant_only``, a WER, RTF or core-hours gate fires only
+    on a significant rise (paired bootstrap; one common utterance is never significant). A pair
+    a gate cannot judge (a figure missing, timings shared, no paired test) is said in ``notes``;
+    a gate whose figure no pair has at all raises :class:`ConfigError`.
     """
-    out = []
+    out: list[str] = []
+    said = notes if notes is not None else []
+    judged: dict[Gate, int] = dict.fromkeys(gates, 0)
+    missing: dict[Gate, str] = {}
     for row in rows:
         ids = list(row.values)
         base = row.values[ids[0]]
         if base is None or not row.comparable():
             continue
+        where = " / ".join(row.key)
         for run_id in ids[1:]:
             new = row.values[run_id]
             if new is None:
@@ -241,35 +256,55 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
             for gate in gates:
                 b, n = base.get(gate.metric), new.get(gate.metric)
                 if b is None or n is None:
+                    lacking, values = (ids[0], base) if b is None else (run_id, new)
+                    why = values.get(f"{gate.metric}_reason") or "not in this report"
+                    lack = f"{gate.metric} missing in run {lacking} ({why})"
+                    missing.setdefault(gate, lack)
+                    said.append(f"{where}: {gate} not judged for run {run_id}: {lack}")
                     continue
                 timed = is_timing(gate.metric)
                 if timed and (base.get("timings_shared") or new.get("timings_shared")):
-                    continue  # timed while xdist workers shared the device: never gated
+                    judged[gate] += 1  # a decision: shared timings are never gated
+                    said.append(f"{where}: {gate} not judged for run {run_id}: timed while "
+                                "xdist workers shared the device")
+                    continue
                 if timed and not row.same_machine(run_id) and not allow_cross_machine:
                     raise ConfigError(
                         f"--fail-on {gate}: run {run_id} was timed on another machine than "
                         f"baseline {ids[0]}; timings are not like for like (pass "
                         "--allow-cross-machine to gate on them anyway)")
+                judged[gate] += 1
                 if not gate.exceeded(float(b), float(n)):
                     continue
-                test: Difference | TimingChange | None = row.tests.get(run_id)
-                if gate.metric == "rtf":
-                    timing = row.timing.get(run_id)
-                    test = timing[0] if timing is not None else None
-                elif gate.metric == "core_hours_per_audio_hour":
-                    test = row.cpu.get(run_id)
-                elif gate.metric != "wer":
-                    test = None
+                test = _test(row, run_id, gate.metric)
                 if significant_only and gate.metric in TESTED and (
                         test is None or not test.significant):
+                    if test is None:
+                        said.append(f"{where}: {gate} not judged for run {run_id}: no paired "
+                                    f"test (no per-utterance {gate.metric} in both runs)")
                     continue
                 note = f" ({test})" if test is not None else ""
                 if significant_only and gate.metric not in TESTED:
                     note = f" (no paired test for {gate.metric}: gated on the margin alone)"
-                out.append(f"{' / '.join(row.key)}: {gate.metric} {fmt_metric(gate.metric, b)} → "
+                out.append(f"{where}: {gate.metric} {fmt_metric(gate.metric, b)} → "
                            f"{fmt_metric(gate.metric, n)} in run {run_id} (baseline {ids[0]}) "
                            f"breaks {gate}{note}")
+    for gate, count in judged.items():
+        if count == 0 and gate in missing:
+            raise ConfigError(f"--fail-on {gate}: no run pair can be judged: {missing[gate]}")
     return out
+
+
+def _test(row: Row, run_id: str, metric: str) -> Difference | TimingChange | None:
+    """The paired test of ``metric`` for run ``run_id`` against the baseline, where there is one."""
+    if metric == "wer":
+        return row.tests.get(run_id)
+    if metric == "rtf":
+        timing = row.timing.get(run_id)
+        return timing[0] if timing is not None else None
+    if metric == "core_hours_per_audio_hour":
+        return row.cpu.get(run_id)
+    return None
 
 
 def fmt_metric(metric: str, value: Any) -> str:

@@ -154,6 +154,10 @@ def _flat(rows: list[Row]) -> list[dict[str, Any]]:
             dr = delta(base, value, "rtf") if comparable else None
             record["delta_rtf"] = dr
             record["timing_like_for_like"] = row.same_machine(run_id) if comparable else None
+            shared = any((v or {}).get("timings_shared") for v in (base, value))
+            record["timing_not_like_for_like"] = (
+                None if record["timing_like_for_like"] is not False
+                else "timings shared by xdist workers" if shared else "other machine")
             record["identity_changes"] = (";".join(identity_changes(base, value))
                                           if run_id != ids[0] else None)
             record.update(_timing_fields(row, run_id, run_id == ids[0] or base is None))
@@ -205,8 +209,8 @@ def format_markdown(rows: list[Row]) -> str:
             else:
                 drtf += (f" [{r['delta_rtf_ci_low_pct']:+.1f}, {r['delta_rtf_ci_high_pct']:+.1f}]"
                          f"{' (significant)' if r['rtf_significant'] else ' (not significant)'}")
-        if r["timing_like_for_like"] is False and drtf != "–":
-            drtf += " (other machine)"
+        if r["timing_not_like_for_like"] and drtf != "–":
+            drtf += f" ({r['timing_not_like_for_like']})"
         if r["identity_changes"]:
             delta += f" (changed: {r['identity_changes'].replace(';', ', ')})"
         if r["conditions_differ"]:
@@ -236,6 +240,6 @@ def _cost_cell(record: Mapping[str, Any], fig: figure_table.RunFigure) -> str:
                      f"{record['delta_core_hours_ci_high_pct']:+.1f}] {verdict})")
     elif isinstance(change, int | float) and value - change:
         text += f" ({100 * change / (value - change):+.1f}%)"
-    if record.get("timing_like_for_like") is False and fig.timing and change is not None:
-        text += " (other machine)"
+    if record.get("timing_not_like_for_like") and fig.timing and change is not None:
+        text += f" ({record['timing_not_like_for_like']})"
     return text

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from asrbench.core.errors import ConfigError
 from asrbench.reporting.history import SavedRun, find_runs
@@ -53,6 +53,8 @@ class Baseline:
     latencies: dict[str, float] = field(default_factory=dict)
     #: Why the baseline's timings are not its own (xdist workers shared its device), else None.
     timings_shared: str | None = None
+    #: The baseline's ``disclosure`` block (measuring conditions), ``None`` in older reports.
+    conditions: dict[str, Any] | None = None
 
     def check(self, summary: RunSummary) -> str | None:
         """Failure messages (one per line) when ``summary`` regresses beyond a margin, else ``None``."""
@@ -94,20 +96,40 @@ class Baseline:
         test = found[0] if found is not None else None
         if self.significant_only and test is not None and not test.significant:
             return None
-        detail = (f"; {test}" if test is not None else
-                  "; the baseline has no per-utterance latencies to test significance on")
+        if test is not None:
+            detail = f"; {test}"
+        elif not self.latencies:
+            detail = "; the baseline has no per-utterance latencies to test significance on"
+        else:
+            detail = "; no utterance was timed in both runs to test significance on"
+        differ = self._conditions_differ(summary)
+        if differ:
+            detail += f"; conditions differ: {'; '.join(differ)}"
         return (f"RTF {summary.rtf:.3f} regressed from {self.rtf:.3f} in baseline run {self.run} "
                 f"by {100 * (summary.rtf / self.rtf - 1):+.1f}% (margin {self.rtf_margin:g}%)"
                 f"{detail}")
 
+    def _conditions_differ(self, summary: RunSummary) -> list[str]:
+        """The measuring conditions this run's own figures show (threads, rounds, warm-up, fast,
+        precision, engine versions) that differ from the baseline's disclosure."""
+        from asrbench.reporting.disclosure import conditions_differ, run_disclosure
+
+        block = run_disclosure(summary.as_dict(), machine={}, software={}, batch_size=None)
+        # what this run cannot say yet (machine facts, a throughput batch) is not compared
+        now = {k: v for k, v in block.items() if v is not None and k != "throughput_batch_size"}
+        return conditions_differ(self.conditions, now)
+
 
 def check_timing_gate(run: SavedRun | None, margin: float | None, *, host: str | None = None,
-                      distributed: bool = False) -> None:
+                      distributed: bool = False, shard: bool = False) -> None:
     """Refuse an RTF gate that cannot be like for like: no baseline, a baseline timed on another
-    machine (``host``: this machine's fingerprint id, read when not given), or a run split across
-    xdist workers."""
+    machine (``host``: this machine's fingerprint id, read when not given) or by a report without
+    a machine fingerprint, a run split across xdist workers, or a shard (its corpus is partial)."""
     if margin is None:
         return
+    if shard:
+        raise ConfigError("--asr-baseline-rtf-margin: a shard measures part of each corpus; gate "
+                          "the merged report with 'asrbench compare --fail-on rtf:+N%'")
     if host is None:
         from asrbench.core.identity import machine_fingerprint
 
@@ -118,8 +140,12 @@ def check_timing_gate(run: SavedRun | None, margin: float | None, *, host: str |
         raise ConfigError("--asr-baseline-rtf-margin: xdist workers share this machine, so their "
                           "timings are not the baseline's conditions; run without -n, or gate "
                           "the combined report with 'asrbench compare --fail-on rtf:+N%'")
+    if run.host is None or run.host == run.host_name:  # reports before the fingerprint id
+        raise ConfigError(f"--asr-baseline-rtf-margin: baseline run {run.name} has no machine "
+                          "fingerprint (a report older than schema 2), so its timings cannot be "
+                          "shown to come from this machine")
     if run.host != host:
-        where = run.host_name or run.host or "an unknown machine"
+        where = run.host_name or run.host
         raise ConfigError(f"--asr-baseline-rtf-margin: baseline run {run.name} was timed on "
                           f"another machine ({where}); timings are not like for like")
 
@@ -145,10 +171,13 @@ def baseline_for(run: SavedRun | None, key: RunKey, margin: float, *,
     if figures is None or figures.get("wer") is None:
         return None
     rtf = figures.get("rtf")
-    shared = figures.get("timings_shared_reason") or ("yes" if figures.get("timings_shared") else None)
+    shared = figures.get("timings_shared_reason") or (
+        "xdist workers shared its device" if figures.get("timings_shared") else None)
+    conditions = figures.get("disclosure")
     return Baseline(run.name, float(figures["wer"]), margin, str(figures.get("normaliser")),
                     utterance_counts(run.utterances, key.as_tuple()), significant_only,
                     rtf=float(rtf) if isinstance(rtf, int | float) else None,
                     rtf_margin=rtf_margin,
                     latencies=utterance_latencies(run.utterances, key.as_tuple()),
-                    timings_shared=str(shared) if shared else None)
+                    timings_shared=str(shared) if shared else None,
+                    conditions=conditions if isinstance(conditions, dict) else None)
