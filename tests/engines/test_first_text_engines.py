@@ -51,9 +51,12 @@ def test_faster_whisper_marks_its_first_segment(faster_whisper, monkeypatch):
     assert clock.now == pytest.approx(0.8)  # eager: every segment decoded inside the call
 
 
-def test_faster_whisper_first_text_on_a_real_clip(faster_whisper, smoke):
+@pytest.mark.parametrize("name", ["faster_whisper", "whisper_cpp"])
+def test_first_text_on_a_real_clip(name, faster_whisper, smoke):
+    engine = (faster_whisper if name == "faster_whisper"
+              else engine_class(name).load(parse_model_spec(name), Device("cpu")))
     with recording(time.perf_counter) as recorder:
-        text = faster_whisper.transcribe(smoke[0].audio)
+        text = engine.transcribe(smoke[0].audio)
         total = time.perf_counter() - recorder.started
     first = recorder.result(incremental=True).seconds
     assert text
