@@ -67,6 +67,8 @@ class StubEngine(Engine):
             raise RuntimeError("stub engine broke")
         if answer == "!oom":
             raise MemoryError("stub: device out of memory")
+        if answer == "!crash":  # the process dies, as a segfaulting native engine would
+            os._exit(3)
         if answer == "!hang":
             time.sleep(float(os.environ.get("STUB_HANG", "5")))
         return answer

@@ -88,7 +88,7 @@ def test_compare_leaves_shared_timings_out_of_gates_and_like_for_like() -> None:
     assert not row.same_machine("m/2")  # same host, but shared: not like for like
     notes: list[str] = []
     assert failures([row], [parse_gate("rtf:+10%")], notes=notes) == []  # a 5x rise, never gated
-    assert notes == ["stub / cpu / set: rtf:+10% not judged for run m/2: timed while xdist "
+    assert notes == ["rtf:+10% not judged for run m/2 on stub / cpu / set: timed while xdist "
                      "workers shared the device"]
     from asrbench.reporting.compare_format import format_markdown
 
@@ -151,3 +151,31 @@ def test_every_workers_throughput_reaches_the_one_report(project: pytest.Pyteste
     assert all(t["batch_size"] == 2 and t["utterances"] == 3 for t in throughput)
     assert all(t["timings_shared"] is False for t in throughput)  # one core each, not shared
     assert [r["model"] for r in data["runs"]] == ["stub:answers.json", "stub:other.json"]
+
+
+def test_a_plain_parallel_run_ignores_asrbench_settings_it_does_not_use(
+        pytester: pytest.Pytester) -> None:
+    """A project whose benchmark job sets a baseline gate and a dataset made later still runs its
+    plain tests with ``-n``: only a run that uses asrbench needs them."""
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    pytester.makepyprojecttoml('[tool.asrbench]\nbaseline = "0001"\nbaseline_rtf_margin = 10\n'
+                               'datasets = ["data/later.jsonl"]\n')
+    pytester.runpytest_subprocess("test_plain.py", "-p", "no:cacheprovider").assert_outcomes(
+        passed=1)
+    result = pytester.runpytest_subprocess("test_plain.py", "-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_crashed_worker_marks_the_combined_run_incomplete(project: pytest.Pytester) -> None:
+    shutil.copy(STUB, project.path / "stub_engine.py")
+    write_answers(project, one="!crash")
+    result = project.runpytest_subprocess(*BASE, "--asr-device", "cpu", "--asr-fast",
+                                          "--benchmark-disable", "-n", "2",
+                                          "--max-worker-restart", "1", "--asr-report", "out.json")
+    assert result.ret != pytest.ExitCode.OK
+    out = result.stdout.str()
+    assert "crashed" in out
+    data = _report(project.path / "out.json")
+    assert data["complete"] is False
+    assert data["parallel"]["crashed"]
+    assert all(p["cpus"] for p in data["parallel"]["pinning"])  # replacements pinned somewhere

@@ -120,6 +120,15 @@ def summarise_again(run: RunSummary, info: dict[str, object]) -> RunSummary:
     return replace(run, info={**run.info, **info})
 
 
+def test_conditions_compare_as_saved_so_a_json_round_trip_is_no_difference():
+    base, slow = _run(10), _run(10, scale=2.0)
+    decoding = {"temperature": (0.0, 0.2), "suppress": [1, 2]}  # a tuple, saved as a list
+    slow = summarise_again(slow, {"threads": 1, "engine_info": {"decoding": decoding}})
+    saved = {"threads": 1, "decoding": {"temperature": [0.0, 0.2], "suppress": [1, 2]}}
+    gate = Baseline(**{**_gate(base, 10.0).__dict__, "conditions": saved})
+    assert "conditions differ" not in (gate.check(slow) or "")
+
+
 def test_a_baseline_with_shared_timings_fails_saying_why():
     message = _gate(_run(5), 10.0, shared="2 xdist workers measured on cuda").check(_run(5))
     assert message == ("baseline run 0001 cannot gate RTF: its timings were shared "

@@ -145,3 +145,35 @@ def test_a_zero_median_of_cpu_seconds_still_tests_the_total():
     assert total.low is not None
     assert total.significant
     assert p50.low is None
+
+
+def test_gates_never_pass_on_runs_they_could_not_judge(tmp_path, capsys):
+    lat = _latencies(5)
+    other = _report(lat)
+    for record in other["runs"] + other["utterances"]:
+        record["model"] = "another:model"
+    renamed = _report(lat)
+    renamed["runs"][0]["normaliser"] = "none"
+    files = _files(tmp_path, base=_report(lat), other=other, renamed=renamed,
+                   same=_report(dict(lat)))
+    # no model × device × dataset in common: nothing judged, so not a pass
+    assert main(["compare", files["base"], files["other"], "--fail-on", "wer:+1"]) == 2
+    assert "no run pair can be judged: not measured in run " in capsys.readouterr().err
+    assert main(["compare", files["other"], files["base"], "--fail-on", "wer:+1"]) == 2
+    assert "no run pair can be judged: " in capsys.readouterr().err
+    # normalisers differ: WER is not comparable, said and refused
+    assert main(["compare", files["base"], files["renamed"], "--fail-on", "wer:+1"]) == 2
+    assert "the runs' normalisers differ" in capsys.readouterr().err
+    # one judged pair is enough; the run that could not be judged is one note (a model only a
+    # later run measured has nothing to be compared with, and is no note)
+    assert main(["compare", files["base"], files["same"], files["other"], "--fail-on",
+                 "wer:+1"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("NOTE")]
+    assert len(notes) == 1
+
+
+def test_every_latency_gate_is_a_timing_gate():
+    for metric in ("latency_p50", "latency_p95", "latency_mean", "rtf",
+                   "core_hours_per_audio_hour", "first_text_latency_p50"):
+        assert compare.is_timing(metric), metric
+    assert not compare.is_timing("wer")

@@ -47,9 +47,6 @@ def _compare(args: argparse.Namespace) -> int:
     gates = [compare.parse_gate(g) for g in args.fail_on]
     runs = find_runs(Path(args.storage), args.runs)
     rows = compare.compare_runs(runs)
-    notes: list[str] = []
-    broken = compare.failures(rows, gates, significant_only=args.significant,
-                              allow_cross_machine=args.allow_cross_machine, notes=notes)
     if args.csv or args.format == "csv":
         sys.stdout.write(compare_format.format_csv(rows))
     elif args.json or args.format == "json":
@@ -59,8 +56,13 @@ def _compare(args: argparse.Namespace) -> int:
     else:
         print(f"baseline {runs[0].name}")
         print(compare_format.format_table(rows, runs))
-    for message in notes:
-        print(f"NOTE {message}", file=sys.stderr)
+    notes: list[str] = []
+    try:
+        broken = compare.failures(rows, gates, significant_only=args.significant,
+                                  allow_cross_machine=args.allow_cross_machine, notes=notes)
+    finally:  # the table is out already; what a gate could not judge is said before any error
+        for message in notes:
+            print(f"NOTE {message}", file=sys.stderr)
     for message in broken:
         print(f"FAIL {message}", file=sys.stderr)
     return 1 if broken else 0

@@ -70,10 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def in_use(config: pytest.Config) -> bool:
-    """Whether this run has used asrbench (built its settings); on the xdist controller, which
-    builds them at start-up to report mistakes, only once a worker has used asrbench."""
-    controller = config.stash.get(RESULTS, None)
-    return BENCH in config.stash and (controller is None or bool(controller.reports))
+    """Whether this run has used asrbench (built its settings)."""
+    return BENCH in config.stash
 
 
 def bench(config: pytest.Config) -> BenchSession:
@@ -327,6 +325,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
     whatever the run already has, never written over it.
     """
     config = session.config
+    if RESULTS in config.stash:
+        config.stash[RESULTS].activate()  # the xdist controller: in use once a worker used it
     if in_use(config):
         from asrbench.engines import weights
         from asrbench.plugin import devices_gate, outputs, persist

@@ -13,7 +13,8 @@ workers than cores) the runs' timings are marked ``timings_shared`` with the rea
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,11 +22,14 @@ import pytest
 if TYPE_CHECKING:
     from asrbench.bench.results import RunSummary
     from asrbench.bench.session import BenchSession
+    from asrbench.config.settings import Settings
 
 __all__ = ["Controller", "Worker", "combine", "distributed", "notes", "register", "share", "shared_timings"]
 
 #: The key of asrbench's part of a worker's ``workeroutput``.
 OUTPUT = "asrbench"
+#: The key of a worker's usage error (a settings mistake found while collecting).
+USAGE = "asrbench_usage_error"
 
 
 def register(config: pytest.Config) -> None:
@@ -87,7 +91,9 @@ class Worker:
         worker = str(workerinput.get("workerid", "gw0"))
         count = int(workerinput.get("workercount", 1))
         index = int(worker.removeprefix("gw")) if worker.removeprefix("gw").isdigit() else 0
-        cores, overlapping = share(_cores(), index, count)
+        # a replacement for a crashed worker (gw2 of 2) takes a share another worker may hold
+        cores, overlapping = share(_cores(), index % count, count)
+        overlapping = overlapping or index >= count
         method = _pin(cores)
         os.environ["OMP_NUM_THREADS"] = str(len(cores))
         self.pinning = {"worker": worker, "cpus": cores, "threads": len(cores),
@@ -101,6 +107,17 @@ class Worker:
 
         return replace(settings, report=None, html=None, markdown=None, require_devices=())
 
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> Generator[None]:
+        """A settings mistake found while collecting (a dataset, the baseline, a gate) goes to the
+        controller, which reports it as a usage error; this worker runs nothing."""
+        try:
+            return (yield)
+        except pytest.UsageError as exc:
+            self.config.workeroutput[USAGE] = str(exc)  # type: ignore[attr-defined]
+            items[:] = []
+            return None
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         from asrbench.plugin import COMPLETE, bench, in_use, outputs
 
@@ -113,40 +130,75 @@ class Worker:
 
 
 class Controller:
-    """On the xdist controller: the workers' reports, combined into the run's one report."""
+    """On the xdist controller: the workers' reports, combined into the run's one report.
+
+    asrbench is in use here only once a worker has used it (:meth:`activate`): a plain
+    ``pytest -n`` run is left alone. The controller checks the settings and outputs at start-up;
+    what only a run that uses asrbench needs (datasets, the baseline, its gates) is checked by the
+    workers, whose mistakes come back as one usage error.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.reports: list[dict[str, Any]] = []
         self.pinning: list[dict[str, Any]] = []
         self.data: dict[str, Any] | None = None
+        self.usage_error: str | None = None
+        self.crashed: list[str] = []
+        self.settings: Settings | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Settings, datasets, baseline and output checks now, as a usage error; asrbench counts as
-        used (summary, report) only once a worker has used it (:func:`asrbench.plugin.in_use`), so
-        a plain ``pytest -n`` run is left alone."""
-        from asrbench.plugin import RESULTS, bench
+        from asrbench.config import options
+        from asrbench.core.errors import ConfigError
+        from asrbench.plugin import RESULTS, hookcalls, outputs, persist
+        from asrbench.reporting import disclosure
 
-        bench(self.config)
+        try:
+            hookcalls.register_normalisers(self.config)
+            self.settings = options.settings_from_config(self.config)
+            persist.check_outputs(self.config, self.settings.report,
+                                  overwrite=self.settings.report_overwrite)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"asrbench: {exc}") from None
+        self.config.stash[outputs.DISCLOSED] = disclosure.before_run()  # the load before the run
         self.config.stash[RESULTS] = self
-        # the workers' results arrive only as each finishes: no partial report to write meanwhile
-        if self.config.pluginmanager.has_plugin("asrbench-checkpoints"):
-            self.config.pluginmanager.unregister(name="asrbench-checkpoints")
 
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         output = getattr(node, "workeroutput", None) or {}
+        worker = str(getattr(getattr(node, "gateway", None), "id", "a worker"))
+        if error is not None:
+            self.crashed.append(f"xdist worker {worker} crashed ({str(error).strip()[:200]}); "
+                                "the results it had measured are lost")
+        if output.get(USAGE):
+            self.usage_error = str(output[USAGE])
         if output.get("asrbench_pinning"):
             self.pinning.append(output["asrbench_pinning"])
         if output.get(OUTPUT):
             self.reports.append(output[OUTPUT])
+
+    def activate(self) -> None:
+        """Once a worker has used asrbench: the controller's session, holding the settings and,
+        after :meth:`results`, the combined results."""
+        from asrbench.bench.session import BenchSession
+        from asrbench.plugin import BENCH
+
+        if BENCH not in self.config.stash and self.reports and self.settings is not None:
+            self.config.stash[BENCH] = BenchSession(self.settings)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.usage_error is not None:
+            sys.stderr.write(f"ERROR: {self.usage_error}\n")
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def results(self, session: BenchSession, *, complete: bool) -> tuple[list[RunSummary],
                                                                             dict[str, Any]]:
         """The combined summaries and report; the store gets the skips and failures to print."""
         from asrbench.bench.results import FailedUtterance, ThroughputResult
 
-        summaries, data = combine(self.reports, self.pinning, complete=complete,
-                                  datasets=_datasets(session))
+        summaries, data = combine(self.reports, self.pinning,
+                                  complete=complete and not self.crashed,
+                                  datasets=list(self.reports[0].get("datasets") or []))
+        data["parallel"]["crashed"] = list(self.crashed)
         self.data = data
         self._benchmark_json(data)
         from asrbench.plugin import NOTES
@@ -192,13 +244,7 @@ def notes(parallel: Mapping[str, Any]) -> list[str]:
     if parallel["timings_shared"]:
         lines.append(f"timings shared: {parallel['timings_shared_reason']}; these timings are "
                      "not like-for-like with a run that had the device to itself")
-    return lines
-
-
-def _datasets(session: BenchSession) -> list[dict[str, Any]]:
-    return [{"name": d.name, "source": d.source, "hash": session.datasets.digests.get(d.name),
-             "ids": list(session.datasets.ids.get(d.name, [i.id for i in d.items])),
-             "shard_ids": None} for d in session.datasets.datasets]
+    return [*lines, *parallel.get("crashed", [])]
 
 
 def shared_timings(devices_by_worker: Mapping[str, Iterable[str]],

@@ -48,7 +48,7 @@ __all__ = ["Gate", "Row", "compare_runs", "delta", "failures", "fmt_metric", "ga
            "identity_changes", "is_timing", "parse_gate", "utterance_counts", "utterance_latencies"]
 
 _GATE = re.compile(r"^([A-Za-z0-9_]+):\+?(\d+(?:\.\d+)?)(%?)$")
-TIMING = ("rtf", "rtfx", "latency_p50", "latency_p95")
+TIMING = ("rtf", "rtfx", "latency_p50", "latency_p90", "latency_p95", "latency_mean")
 #: Figures with a paired test: WER (word counts), RTF (latencies), core-hours (CPU seconds).
 TESTED = ("wer", "rtf", "core_hours_per_audio_hour")
 
@@ -235,38 +235,46 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
 
     A timing gate between runs from different machines raises :class:`ConfigError` unless
     ``allow_cross_machine``; with ``significant_only``, a WER, RTF or core-hours gate fires only
-    on a significant rise (paired bootstrap; one common utterance is never significant). A pair
-    a gate cannot judge (a figure missing, timings shared, no paired test) is said in ``notes``;
-    a gate whose figure no pair has at all raises :class:`ConfigError`.
+    on a significant rise (paired bootstrap; one common utterance is never significant). What a
+    gate could not judge (a figure missing, timings shared, normalisers that differ, no paired
+    test) is said in ``notes``, once per gate, run and reason; a gate that judged no pair at all
+    while there were runs to compare raises :class:`ConfigError`, never passes.
     """
     out: list[str] = []
-    said = notes if notes is not None else []
     judged: dict[Gate, int] = dict.fromkeys(gates, 0)
-    missing: dict[Gate, str] = {}
+    unjudged: dict[tuple[Gate, str, str], list[str]] = {}
+    new_rows: dict[Gate, str] = {}  # rows only later runs measured: nothing to compare, no note
+
+    def skip(gate: Gate, run_id: str, row: Row, why: str) -> None:
+        unjudged.setdefault((gate, run_id, why), []).append(" / ".join(row.key))
+
     for row in rows:
         ids = list(row.values)
         base = row.values[ids[0]]
-        if base is None or not row.comparable():
-            continue
-        where = " / ".join(row.key)
         for run_id in ids[1:]:
             new = row.values[run_id]
-            if new is None:
-                continue
             for gate in gates:
+                if base is None:
+                    new_rows.setdefault(gate, f"baseline run {ids[0]} did not measure "
+                                              f"{' / '.join(row.key)}")
+                    continue
+                if new is None:
+                    skip(gate, run_id, row, f"not measured in run {run_id}")
+                    continue
+                if not row.comparable():
+                    skip(gate, run_id, row, "the runs' normalisers differ")
+                    continue
                 b, n = base.get(gate.metric), new.get(gate.metric)
                 if b is None or n is None:
                     lacking, values = (ids[0], base) if b is None else (run_id, new)
-                    why = values.get(f"{gate.metric}_reason") or "not in this report"
-                    lack = f"{gate.metric} missing in run {lacking} ({why})"
-                    missing.setdefault(gate, lack)
-                    said.append(f"{where}: {gate} not judged for run {run_id}: {lack}")
+                    why = values.get(f"{gate.metric}_reason") or (
+                        "null" if gate.metric in values else "not in this report")
+                    skip(gate, run_id, row, f"{gate.metric} missing in run {lacking} ({why})")
                     continue
                 timed = is_timing(gate.metric)
                 if timed and (base.get("timings_shared") or new.get("timings_shared")):
                     judged[gate] += 1  # a decision: shared timings are never gated
-                    said.append(f"{where}: {gate} not judged for run {run_id}: timed while "
-                                "xdist workers shared the device")
+                    skip(gate, run_id, row, "timed while xdist workers shared the device")
                     continue
                 if timed and not row.same_machine(run_id) and not allow_cross_machine:
                     raise ConfigError(
@@ -280,18 +288,25 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
                 if significant_only and gate.metric in TESTED and (
                         test is None or not test.significant):
                     if test is None:
-                        said.append(f"{where}: {gate} not judged for run {run_id}: no paired "
-                                    f"test (no per-utterance {gate.metric} in both runs)")
+                        skip(gate, run_id, row, f"no paired test (no per-utterance "
+                                                f"{gate.metric} in both runs)")
                     continue
                 note = f" ({test})" if test is not None else ""
                 if significant_only and gate.metric not in TESTED:
                     note = f" (no paired test for {gate.metric}: gated on the margin alone)"
-                out.append(f"{where}: {gate.metric} {fmt_metric(gate.metric, b)} → "
+                out.append(f"{' / '.join(row.key)}: {gate.metric} {fmt_metric(gate.metric, b)} → "
                            f"{fmt_metric(gate.metric, n)} in run {run_id} (baseline {ids[0]}) "
                            f"breaks {gate}{note}")
+    said = [f"{gate} not judged for run {run_id} on "
+            f"{where[0] if len(where) == 1 else f'{len(where)} rows ({where[0]}, ...)'}: {why}"
+            for (gate, run_id, why), where in unjudged.items()]
+    if notes is not None:
+        notes.extend(said)
     for gate, count in judged.items():
-        if count == 0 and gate in missing:
-            raise ConfigError(f"--fail-on {gate}: no run pair can be judged: {missing[gate]}")
+        reasons = [why for (g, _, why) in unjudged if g == gate] + (
+            [new_rows[gate]] if gate in new_rows else [])
+        if count == 0 and reasons:
+            raise ConfigError(f"--fail-on {gate}: no run pair can be judged: {reasons[0]}")
     return out
 
 

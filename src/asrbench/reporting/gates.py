@@ -16,6 +16,7 @@ machine: a baseline timed on another host, or a run whose timings xdist workers 
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,11 +113,14 @@ class Baseline:
     def _conditions_differ(self, summary: RunSummary) -> list[str]:
         """The measuring conditions this run's own figures show (threads, rounds, warm-up, fast,
         precision, engine versions) that differ from the baseline's disclosure."""
+        from asrbench.core.jsonsafe import clean_json
         from asrbench.reporting.disclosure import conditions_differ, run_disclosure
 
         block = run_disclosure(summary.as_dict(), machine={}, software={}, batch_size=None)
+        # as the saved block was: through the report's JSON (tuples become lists, NaN null)
+        saved = json.loads(json.dumps(clean_json(block)))
         # what this run cannot say yet (machine facts, a throughput batch) is not compared
-        now = {k: v for k, v in block.items() if v is not None and k != "throughput_batch_size"}
+        now = {k: v for k, v in saved.items() if v is not None and k != "throughput_batch_size"}
         return conditions_differ(self.conditions, now)
 
 
