@@ -45,7 +45,7 @@ from asrbench.scoring.significance import (
 )
 
 __all__ = ["Gate", "Row", "compare_runs", "delta", "failures", "fmt_metric", "gateable",
-           "identity_changes", "is_timing", "parse_gate", "utterance_counts", "utterance_latencies"]
+           "identity_changes", "is_timing", "parse_gate", "utterance_counts", "utterance_values"]
 
 _GATE = re.compile(r"^([A-Za-z0-9_]+):\+?(\d+(?:\.\d+)?)(%?)$")
 TIMING = ("rtf", "rtfx", "latency_p50", "latency_p90", "latency_p95", "latency_mean")
@@ -113,10 +113,9 @@ def utterance_counts(utterances: list[dict[str, Any]], key: Key) -> dict[str, Co
     return out
 
 
-def utterance_latencies(utterances: list[dict[str, Any]], key: Key, *,
-                        field: str = "latency") -> dict[str, float]:
-    """Per-utterance measured latency (seconds) of one model × device × dataset, where timed
-    (``field="cpu_seconds"``: the CPU seconds of the same calls, where measured)."""
+def utterance_values(utterances: list[dict[str, Any]], key: Key, field: str) -> dict[str, float]:
+    """One measured per-utterance figure (``latency``, ``cpu_seconds``) of one model × device ×
+    dataset, by utterance id, where it was measured."""
     out: dict[str, float] = {}
     for record in utterances:
         if (record.get("model"), record.get("device"), record.get("dataset")) != key:
@@ -183,16 +182,16 @@ def compare_runs(runs: list[SavedRun], *, resamples: int = 10_000) -> list[Row]:
         base = runs[0]
         if base.runs.get(key) is not None:
             base_counts = utterance_counts(base.utterances, key)
-            base_latency = utterance_latencies(base.utterances, key)
-            base_cpu = utterance_latencies(base.utterances, key, field="cpu_seconds")
+            base_latency = utterance_values(base.utterances, key, "latency")
+            base_cpu = utterance_values(base.utterances, key, "cpu_seconds")
             for run in runs[1:]:
                 if run.runs.get(key) is not None:
                     tests[run.name] = paired_bootstrap(
                         base_counts, utterance_counts(run.utterances, key), resamples=resamples)
                     timing[run.name] = paired_timing(
-                        base_latency, utterance_latencies(run.utterances, key), resamples=resamples)
+                        base_latency, utterance_values(run.utterances, key, "latency"), resamples=resamples)
                     found = paired_timing(
-                        base_cpu, utterance_latencies(run.utterances, key, field="cpu_seconds"),
+                        base_cpu, utterance_values(run.utterances, key, "cpu_seconds"),
                         resamples=resamples)
                     cpu[run.name] = (replace(found[0], figure="core_hours_per_audio_hour")
                                      if found is not None else None)

@@ -167,7 +167,7 @@ def baseline_for(run: SavedRun | None, key: RunKey, margin: float, *,
                  significant_only: bool = False,
                  rtf_margin: float | None = None) -> Baseline | None:
     """The gate for ``key`` (model, device, dataset), or ``None`` when the run did not measure it."""
-    from asrbench.reporting.compare import utterance_counts, utterance_latencies
+    from asrbench.reporting.compare import utterance_counts, utterance_values
 
     if run is None:
         return None
@@ -182,6 +182,6 @@ def baseline_for(run: SavedRun | None, key: RunKey, margin: float, *,
                     utterance_counts(run.utterances, key.as_tuple()), significant_only,
                     rtf=float(rtf) if isinstance(rtf, int | float) else None,
                     rtf_margin=rtf_margin,
-                    latencies=utterance_latencies(run.utterances, key.as_tuple()),
+                    latencies=utterance_values(run.utterances, key.as_tuple(), "latency"),
                     timings_shared=str(shared) if shared else None,
                     conditions=conditions if isinstance(conditions, dict) else None)
