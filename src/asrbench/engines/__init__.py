@@ -15,11 +15,16 @@ if TYPE_CHECKING:
     from asrbench.engines.base import DECODING_DEFAULTS, Engine
     from asrbench.engines.registry import engine_class, engine_names, register_engine
     from asrbench.engines.spec import ModelSpec, parse_model_spec
+    from asrbench.engines.streaming import StreamPolicy, StreamSession, StreamUpdate, WordTiming
 
 __all__ = [
     "DECODING_DEFAULTS",
     "Engine",
     "ModelSpec",
+    "StreamPolicy",
+    "StreamSession",
+    "StreamUpdate",
+    "WordTiming",
     "engine_class",
     "engine_names",
     "parse_model_spec",
@@ -28,7 +33,8 @@ __all__ = [
 
 _WHERE = {"DECODING_DEFAULTS": "base", "Engine": "base", "ModelSpec": "spec",
           "parse_model_spec": "spec", "engine_class": "registry", "engine_names": "registry",
-          "register_engine": "registry"}
+          "register_engine": "registry", "StreamPolicy": "streaming", "StreamSession": "streaming",
+          "StreamUpdate": "streaming", "WordTiming": "streaming"}
 
 
 def __getattr__(name: str) -> Any:

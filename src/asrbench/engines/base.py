@@ -25,6 +25,7 @@ from asrbench.hardware.devices import Device
 
 if TYPE_CHECKING:
     from asrbench.engines.spec import ModelSpec
+    from asrbench.engines.streaming import StreamPolicy, StreamSession
 
 __all__ = [
     "DECODING_DEFAULTS",
@@ -175,6 +176,20 @@ class Engine(ABC):
         if cls.transcribe_batch is not Engine.transcribe_batch:
             return None
         return f"{cls.name}: {cls.no_batch}"
+
+    #: Whether :meth:`start_stream` is the engine's own incremental decoder (not a policy).
+    native_streaming: ClassVar[bool] = False
+
+    def start_stream(self, policy: StreamPolicy | None = None) -> StreamSession:
+        """Open a streaming session (see :mod:`asrbench.engines.streaming`).
+
+        Engines with a native incremental decoder override this and ignore ``policy``; the others
+        stream through LocalAgreement-n over :meth:`transcribe`.
+        """
+        from asrbench.engines.local_agreement import LocalAgreementSession
+        from asrbench.engines.streaming import StreamPolicy
+
+        return LocalAgreementSession(self, policy or StreamPolicy())
 
     def info(self) -> dict[str, Any]:
         """Facts recorded with results: precision, compute type, threads, versions."""
