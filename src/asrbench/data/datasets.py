@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from asrbench.core.errors import AudioError, ConfigError
 from asrbench.data.audio import SAMPLE_RATE, load_audio
+from asrbench.data.words import WordTiming
 
 __all__ = ["MIN_SECONDS", "SMOKE", "Dataset", "Utterance", "UtteranceSpec", "check_dataset",
            "check_outside", "load_dataset", "smoke_manifest"]
@@ -38,6 +39,8 @@ class UtteranceSpec:
     id: str
     path: Path
     text: str
+    #: Reference word timings, when the dataset carries them (``None``: it does not).
+    words: tuple[WordTiming, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Utterance:
     audio: npt.NDArray[np.float32] = field(repr=False)
     path: Path | None = None
     sample_rate: int = SAMPLE_RATE
+    #: Reference word timings, when the dataset carries them (``None``: it does not).
+    words: tuple[WordTiming, ...] | None = None
 
     @property
     def duration(self) -> float:

@@ -21,23 +21,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from asrbench.data.words import WordTiming
+
 __all__ = ["ComputeClock", "StreamPolicy", "StreamSession", "StreamUpdate", "WordTiming"]
 
 #: How a session's compute time is measured: CPU time of the calling thread, or wall time.
 ComputeClock = Literal["thread_cpu", "wall"]
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    """One word with its start and end in seconds from the start of the utterance."""
-
-    word: str
-    start: float
-    end: float
-
-    def __post_init__(self) -> None:
-        if not (0.0 <= self.start <= self.end):
-            raise ValueError(f"word {self.word!r}: start {self.start} and end {self.end} out of order")
 
 
 @dataclass(frozen=True)
