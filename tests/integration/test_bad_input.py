@@ -120,6 +120,26 @@ def test_mixed_manifest_runs_every_good_clip_and_fails_each_bad_one_in_one_line(
     assert run["utterances"] == len(good)
 
 
+def test_a_link_out_of_the_dataset_folder_stops_the_run_in_one_line(project):
+    data = project.path / "data"
+    outside = project.path / "outside"
+    outside.mkdir()
+    (data / "two.wav").rename(outside / "secret.wav")
+    (data / "two.wav").symlink_to(outside / "secret.wav")
+    result = project.runpytest_inprocess(*CPU)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    refusal = [line for line in result.stderr.lines if line.strip()]
+    assert refusal == [f"ERROR: asrbench: {data / 'set.jsonl'}:2: audio path 'two.wav' leaves the "
+                       f"manifest's folder {data} through a symbolic link (to "
+                       f"{outside / 'secret.wav'}); move it inside or pass "
+                       "--asr-allow-outside-paths"]
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    project.runpytest_inprocess(*CPU, "--asr-allow-outside-paths", "--asr-report", "r.json",
+                                "--asr-report-overwrite").assert_outcomes(passed=4)
+    report = json.loads((project.path / "r.json").read_text())
+    assert {u["id"] for u in report["utterances"]} == set(REFERENCES)  # "two", not "secret"
+
+
 def test_an_engine_exception_fails_that_utterance_only(project):
     answers = json.loads((project.path / "answers.json").read_text())
     answers[str(SAMPLES["two"])] = "!error"

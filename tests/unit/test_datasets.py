@@ -139,3 +139,53 @@ def test_items_outside_their_folder_are_refused_unless_allowed(tmp_path):
     with pytest.raises(ConfigError, match="leaves the manifest's folder"):
         load_datasets(specs)
     assert load_datasets(specs, allow_outside_paths=True).datasets[0].outside
+
+
+def _librispeech(root, chapter="84/121"):
+    folder = root / chapter
+    folder.mkdir(parents=True)
+    sf.write(folder / "84-121-0000.flac", np.zeros(1600, np.int16), 16000)
+    (folder / "84-121.trans.txt").write_text("84-121-0000 GO\n84-121-0001 BUT\n")
+    return folder
+
+
+def test_librispeech_links_out_of_the_folder_are_refused_unless_allowed(tmp_path):
+    chapter = _librispeech(tmp_path / "dev")
+    secret = tmp_path / "secret.flac"
+    sf.write(secret, np.zeros(1600, np.int16), 16000)
+    (chapter / "84-121-0001.flac").symlink_to(secret)
+    with pytest.raises(ConfigError) as caught:
+        load_dataset(str(tmp_path / "dev"))
+    assert str(caught.value) == (
+        f"{chapter / '84-121.trans.txt'}:2: audio file {chapter / '84-121-0001.flac'} leaves the "
+        f"dataset folder {tmp_path / 'dev'} through a symbolic link (to {secret}); move it inside "
+        "or pass --asr-allow-outside-paths")
+    specs = [parse_dataset_spec("dev", base=tmp_path)]
+    with pytest.raises(ConfigError, match="through a symbolic link"):
+        load_datasets(specs)
+    data = load_datasets(specs, allow_outside_paths=True).datasets[0]
+    assert [i.id for i in data.items] == ["84-121-0000", "84-121-0001"]
+    assert data.outside == (str(caught.value),)
+
+
+def test_librispeech_transcripts_and_ids_cannot_lead_out_either(tmp_path):
+    _librispeech(tmp_path / "elsewhere")
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "1.trans.txt").symlink_to(tmp_path / "elsewhere" / "84" / "121" /
+                                                  "84-121.trans.txt")
+    with pytest.raises(ConfigError, match=r"1.trans.txt: transcript leaves the dataset folder .* "
+                                          r"through a symbolic link \(to .*84-121.trans.txt\)"):
+        load_dataset(str(tmp_path / "dev"))
+    (tmp_path / "dev" / "1.trans.txt").unlink()
+    (tmp_path / "dev" / "1.trans.txt").write_text("../elsewhere/84/121/84-121-0000 GO\n")
+    with pytest.raises(ConfigError, match=r"1.trans.txt:1: audio file .* leaves the dataset "
+                                          r"folder .*dev; move it inside"):
+        load_dataset(str(tmp_path / "dev"))
+
+
+def test_librispeech_links_inside_the_folder_are_fine(tmp_path):
+    chapter = _librispeech(tmp_path / "dev")
+    (chapter / "84-121-0001.flac").symlink_to(chapter / "84-121-0000.flac")
+    data = load_dataset(str(tmp_path / "dev"))
+    assert [i.id for i in data.items] == ["84-121-0000", "84-121-0001"]
+    assert data.outside == ()

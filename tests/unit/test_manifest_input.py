@@ -73,6 +73,63 @@ def test_paths_inside_the_folder_may_be_absolute_or_wind_back(folder):
     assert [i.path for i in load_dataset(manifest).items] == [folder / "x.wav"] * 2
 
 
+def test_a_link_out_of_the_folder_is_refused_naming_line_link_and_target(folder):
+    secret = folder.parent / "secret.wav"
+    sf.write(secret, np.zeros(3200, np.int16), 16000)
+    (folder / "link.wav").symlink_to(secret)
+    manifest = _manifest(folder, '{"audio": "x.wav", "text": "a"}',
+                         '{"audio": "link.wav", "text": "b"}')
+    with pytest.raises(ConfigError) as caught:
+        load_dataset(manifest)
+    assert str(caught.value) == (
+        f"{manifest}:2: audio path 'link.wav' leaves the manifest's folder {folder} through a "
+        f"symbolic link (to {secret}); move it inside or pass --asr-allow-outside-paths")
+    data = load_dataset(manifest, allow_outside_paths=True)
+    assert [i.id for i in data.items] == ["x", "link"]  # the manifest's name, not "secret"
+    assert data.items[1].path == secret
+    assert data.outside == (str(caught.value),)
+
+
+def test_a_linked_folder_and_dot_dot_after_it_are_resolved(folder):
+    elsewhere = folder.parent / "elsewhere"
+    (elsewhere / "deep").mkdir(parents=True)
+    sf.write(elsewhere / "x.wav", np.zeros(3200, np.int16), 16000)
+    (folder / "sub").symlink_to(elsewhere / "deep")
+    # as written, "sub/../x.wav" is the folder's own x.wav; the system opens elsewhere/x.wav
+    manifest = _manifest(folder, '{"audio": "sub/../x.wav", "text": "a"}')
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: audio path 'sub/../x.wav' leaves the "
+                                          r"manifest's folder .* through a symbolic link \(to "
+                                          rf"{elsewhere / 'x.wav'}\)"):
+        load_dataset(manifest)
+
+
+def test_links_inside_the_folder_are_fine_and_keep_the_manifests_ids(folder):
+    (folder / "clips").mkdir()
+    (folder / "clips" / "a.wav").symlink_to(folder / "x.wav")
+    (folder / "alias").symlink_to(folder / "clips")
+    manifest = _manifest(folder, '{"audio": "clips/a.wav", "text": "a"}',
+                         '{"audio": "alias/a.wav", "text": "b", "id": "given"}',
+                         '{"audio": "x.wav", "text": "c"}')
+    data = load_dataset(manifest)
+    assert [i.id for i in data.items] == ["a", "given", "x"]
+    assert [i.path for i in data.items] == [folder / "x.wav"] * 3
+    assert data.outside == ()
+
+
+def test_a_link_loop_is_one_line(folder):
+    (folder / "loop.wav").symlink_to(folder / "loop.wav")
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: audio path 'loop.wav' cannot be resolved"):
+        load_dataset(_manifest(folder, '{"audio": "loop.wav", "text": "a"}'))
+
+
+def test_a_manifest_in_a_linked_folder_may_use_its_own_files(folder, tmp_path):
+    (tmp_path / "door").symlink_to(folder)
+    (folder / "m.jsonl").write_text('{"audio": "x.wav", "text": "a"}\n')
+    data = load_dataset(str(tmp_path / "door" / "m.jsonl"))
+    assert data.items[0].path == folder / "x.wav"
+    assert data.outside == ()
+
+
 def test_manifest_paths_are_never_expanded_by_a_shell(folder, monkeypatch):
     monkeypatch.setenv("HOME", str(folder.parent))
     monkeypatch.setenv("CLIP", "x")

@@ -53,3 +53,28 @@ def test_smoke_set_in_three_shards():
 def test_items_without_durations_are_dealt_out_by_count():
     parts = assign([f"u{i}" for i in range(7)], [0.0] * 7, 3)
     assert sorted(parts.count(s) for s in range(3)) == [2, 2, 3]
+
+
+def test_a_link_out_of_the_folder_is_refused_whichever_shard_it_falls_in(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from asrbench.data.formats import load_datasets, parse_dataset_spec
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for uid, samples in (("a", 16000), ("b", 8000)):
+        sf.write(data / f"{uid}.wav", np.zeros(samples, np.int16), 16000)
+    sf.write(tmp_path / "secret.wav", np.zeros(4000, np.int16), 16000)
+    (data / "link.wav").symlink_to(tmp_path / "secret.wav")
+    (data / "m.jsonl").write_text("".join(f'{{"audio": "{uid}.wav", "text": "x"}}\n'
+                                          for uid in ("a", "b", "link")))
+    specs = [parse_dataset_spec("data/m.jsonl", base=tmp_path)]
+    kept = {index: [i.id for i in load_datasets(specs, shard=Shard(index, 2),
+                                                allow_outside_paths=True).datasets[0].items]
+            for index in (1, 2)}
+    assert kept == {1: ["a"], 2: ["b", "link"]}  # ids from the manifest, the link's own name
+    for index in (1, 2):  # shard 1 does not hold the link, and is refused all the same
+        with pytest.raises(ConfigError, match=r"m.jsonl:3: audio path 'link.wav' leaves the "
+                                              r"manifest's folder .* through a symbolic link"):
+            load_datasets(specs, shard=Shard(index, 2))

@@ -3,9 +3,11 @@
 Collection reads only manifests and transcripts; audio is decoded when a test needs it, so a large
 dataset costs nothing until it runs. What is cheap to check is checked at start-up, naming the file
 and line: JSON, keys, UTF-8, duplicate ids, missing audio files, and paths that leave the manifest's
-folder (``..`` or absolute; allowed with ``--asr-allow-outside-paths``). Paths are taken as written:
-never expanded by a shell (``~`` and ``$VAR`` are plain characters). Undecodable audio fails its own
-test, as does a clip shorter than :data:`MIN_SECONDS`.
+folder (allowed with ``--asr-allow-outside-paths``): as written (``..`` or absolute) and as the system
+resolves them (a symbolic link inside the folder that leads out of it), so what a dataset may open
+is decided by the folder it sits in. Ids come from the manifest (or the name it writes), never from a
+link's target. Paths are taken as written: never expanded by a shell (``~`` and ``$VAR`` are plain
+characters). Undecodable audio fails its own test, as does a clip shorter than :data:`MIN_SECONDS`.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def load_dataset(value: str, *, base: Path | None = None,
     if not path.is_absolute() and base is not None:
         path = base / path
     if path.is_dir():
-        return _read_librispeech(path)
+        return _read_librispeech(path, allow_outside_paths=allow_outside_paths)
     if path.is_file():
         return _read_manifest(path, name=path.stem, allow_outside_paths=allow_outside_paths)
     raise ConfigError(
@@ -116,6 +118,7 @@ def _read_manifest(path: Path, *, name: str, allow_outside_paths: bool = False) 
         raise ConfigError(f"{path}: cannot read dataset manifest ({exc})") from exc
     folder = Path(os.path.normpath(path.parent.absolute()))
     outside: list[str] = []
+    inside = _real(folder, f"{path}: the manifest's folder")
     for number, chunk in enumerate(raw, start=1):
         where = f"{path}:{number}"
         try:
@@ -140,18 +143,37 @@ def _read_manifest(path: Path, *, name: str, allow_outside_paths: bool = False) 
                 raise ConfigError(f"{where}: missing key {missing}; each line needs 'audio' and "
                                   "'text' ('id' is optional)")
             raise ConfigError(f"{where}: 'audio' and 'text' must both be strings")
-        written = Path(os.path.normpath(folder / audio))
-        if not written.is_relative_to(folder):
-            outside.append(f"{where}: audio path {audio!r} leaves the manifest's folder "
-                           f"{folder}; move it inside or pass --asr-allow-outside-paths")
+        audio_path = _real(folder / audio, f"{where}: audio path {audio!r}")
+        leaves = _leaves(folder / audio, audio_path, folder, inside, "the manifest's folder")
+        if leaves is not None:
+            outside.append(f"{where}: audio path {audio!r} {leaves}; move it inside or pass "
+                           "--asr-allow-outside-paths")
             if not allow_outside_paths:
                 raise ConfigError(outside[-1])
-        audio_path = (path.parent / audio).resolve()
         if not audio_path.is_file():
             raise ConfigError(f"{where}: audio file {audio_path} does not exist")
-        uid = str(record.get("id") or audio_path.stem)
+        # the name the manifest writes, not its target's: a link keeps the id the manifest gave it
+        uid = str(record.get("id") or Path(audio).stem)
         items.append(UtteranceSpec(uid, audio_path, text))
     return check_dataset(Dataset(name, str(path), tuple(items), tuple(outside)))
+
+
+def _real(path: Path, what: str) -> Path:
+    """``path`` as the system resolves it (links followed, then ``..``); a loop is a ConfigError."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # RuntimeError: a link loop (Python < 3.13)
+        raise ConfigError(f"{what} cannot be resolved ({exc})") from None
+
+
+def _leaves(written: Path, real: Path, folder: Path, inside: Path, name: str) -> str | None:
+    """Why ``written`` (resolving to ``real``) lies outside ``folder`` (resolving to ``inside``),
+    or ``None`` when it stays in: as written, then as resolved."""
+    if not Path(os.path.normpath(written)).is_relative_to(folder):
+        return f"leaves {name} {folder}"
+    if not real.is_relative_to(inside):
+        return f"leaves {name} {folder} through a symbolic link (to {real})"
+    return None
 
 
 def check_outside(datasets: Iterable[Dataset], *, allowed: bool) -> None:
@@ -161,21 +183,38 @@ def check_outside(datasets: Iterable[Dataset], *, allowed: bool) -> None:
             raise ConfigError(dataset.outside[0])
 
 
-def _read_librispeech(root: Path) -> Dataset:
-    """LibriSpeech layout: ``*.trans.txt`` lines ``ID TEXT`` beside ``ID.flac``, at any depth."""
+def _read_librispeech(root: Path, *, allow_outside_paths: bool = False) -> Dataset:
+    """LibriSpeech layout: ``*.trans.txt`` lines ``ID TEXT`` beside ``ID.flac``, at any depth.
+
+    Linked folders are not searched; a transcript or clip that is a link out of ``root`` is refused
+    like a manifest's, unless ``allow_outside_paths``.
+    """
     items: list[UtteranceSpec] = []
-    for transcript in sorted(root.rglob("*.trans.txt")):
+    folder = Path(os.path.normpath(root.absolute()))
+    inside = _real(folder, f"--asr-dataset {root}")
+    outside: list[str] = []
+
+    def check(written: Path, what: str) -> None:
+        leaves = _leaves(written, _real(written, what), folder, inside, "the dataset folder")
+        if leaves is not None:
+            outside.append(f"{what} {leaves}; move it inside or pass --asr-allow-outside-paths")
+            if not allow_outside_paths:
+                raise ConfigError(outside[-1])
+
+    for transcript in sorted(folder.rglob("*.trans.txt")):
+        check(transcript, f"{transcript}: transcript")
         for number, line in enumerate(transcript.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
             uid, _, text = line.strip().partition(" ")
             audio_path = transcript.parent / f"{uid}.flac"
+            check(audio_path, f"{transcript}:{number}: audio file {audio_path}")
             if not audio_path.is_file():
                 raise ConfigError(f"{transcript}:{number}: audio file {audio_path} does not exist")
             items.append(UtteranceSpec(uid, audio_path, text))
     if not items:
         raise ConfigError(f"--asr-dataset {root}: folder holds no LibriSpeech *.trans.txt files")
-    return check_dataset(Dataset(root.name, str(root), tuple(items)))
+    return check_dataset(Dataset(root.name, str(root), tuple(items), tuple(outside)))
 
 
 def check_dataset(dataset: Dataset) -> Dataset:
