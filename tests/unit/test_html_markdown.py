@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -156,6 +157,48 @@ def test_the_page_fetches_nothing(report):
                 assert attrs[name].startswith("data:"), (tag, attrs[name][:60])
     assert not re.search(r"url\(|@import|https?://", text.split("<body>", 1)[0])
     assert "default-src 'none'" in text
+
+
+class Inline(HTMLParser):
+    """Every inline script and style element's text, and every attribute that would run or style."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.blocks: list[tuple[str, str]] = []
+        self.risky: list[tuple[str, str]] = []
+        self._open: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.risky += [(tag, k) for k, _ in attrs if k == "style" or k.startswith("on")]
+        if tag in ("script", "style"):
+            self._open = tag
+            self.blocks.append((tag, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            tag, text = self.blocks[-1]
+            self.blocks[-1] = (tag, text + data)
+
+
+def test_the_policy_allows_the_pages_own_script_and_style_by_hash_and_nothing_else(report):
+    text = render_html(report, audio=AudioFiles())
+    [policy] = re.findall(r'http-equiv="Content-Security-Policy" content="([^"]+)"', text)
+    directives = {d.split()[0]: d.split()[1:] for d in policy.split("; ")}
+    assert "'unsafe-inline'" not in policy
+    assert "'unsafe-hashes'" not in policy
+    assert directives["default-src"] == ["'none'"]
+    page = Inline()
+    page.feed(text)
+    assert page.risky == []  # no style= or on...= attribute: the policy would block it
+    assert [tag for tag, _ in page.blocks] == ["style", "script"]
+    for tag, body in page.blocks:
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert directives[f"{tag}-src"] == [f"'sha256-{digest}'"]
+    assert directives["img-src"] == ["data:"]
+    assert directives["media-src"] == ["data:", "blob:"]
 
 
 def test_the_worst_utterances_have_their_audio_inline(report):

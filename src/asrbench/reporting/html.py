@@ -2,9 +2,11 @@
 
 Styles, the script, plots (SVG) and the worst utterances' audio are inline, and a content security
 policy forbids any fetch, so the file works offline and makes no request. Every text from the
-report is escaped. Sections: the run table, accuracy against speed (and cost, when the report has
-cost figures), every utterance with its word alignment (sortable, filterable), the worst utterances
-with audio, skips with reasons, failures, and what the run disclosed about its conditions.
+report is escaped, and the policy lets only the page's own script and style sheet run (by hash), so
+a missed escape would still run nothing. Sections: the run table, accuracy against speed (and cost,
+when the report has cost figures), every utterance with its word alignment (sortable, filterable),
+the worst utterances with audio, skips with reasons, failures, and what the run disclosed about its
+conditions.
 """
 
 from __future__ import annotations

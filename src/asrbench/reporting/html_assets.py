@@ -1,16 +1,19 @@
 """The HTML report's inline style sheet, script and content security policy.
 
 The script only reorders and hides rows already in the page (sorting and filtering the utterances);
-it never builds markup from data, so nothing in a transcript can become code.
+it never builds markup from data, so nothing in a transcript can become code. Escaping is the first
+guard; the policy is the second: it allows this style sheet and this script by their SHA-256 hashes
+and nothing else inline, so a ``<script>``, an ``onerror=`` or a ``style=`` that slipped past an
+escape would not run or apply. Markup added to the page (inline SVG included) must therefore style
+itself through classes in :data:`CSS` or presentation attributes (``fill=``), never ``style=``.
 """
 
 from __future__ import annotations
 
-__all__ = ["CSP", "CSS", "SCRIPT"]
+import base64
+import hashlib
 
-#: Nothing may be fetched: styles and the script are inline, images and audio are data: URIs.
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
-       "img-src data:; media-src data:")
+__all__ = ["CSP", "CSS", "SCRIPT", "source_hash"]
 
 CSS = """
 :root { --s: #f5a623; --d: #d0021b; --i: #4a90e2; --line: #ddd; }
@@ -95,3 +98,15 @@ SCRIPT = """
   filter();
 }());
 """
+
+
+def source_hash(text: str) -> str:
+    """The CSP source (``'sha256-…'``) that allows exactly the inline element holding ``text``."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+#: Nothing may be fetched, no form sent, no base URL changed; only this style sheet and this script
+#: apply, by hash; images (SVG plots) are data: URIs, audio data: (or blob:) URIs.
+CSP = (f"default-src 'none'; script-src {source_hash(SCRIPT)}; style-src {source_hash(CSS)}; "
+       "img-src data:; media-src data: blob:; base-uri 'none'; form-action 'none'")
