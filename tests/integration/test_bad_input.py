@@ -135,9 +135,13 @@ def test_a_link_out_of_the_dataset_folder_stops_the_run_in_one_line(project):
                        "--asr-allow-outside-paths"]
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     project.runpytest_inprocess(*CPU, "--asr-allow-outside-paths", "--asr-report", "r.json",
-                                "--asr-report-overwrite").assert_outcomes(passed=4)
+                                "--asr-report-overwrite", "--asr-html", "r.html"
+                                ).assert_outcomes(passed=4)
     report = json.loads((project.path / "r.json").read_text())
     assert {u["id"] for u in report["utterances"]} == set(REFERENCES)  # "two", not "secret"
+    # the run allowed the link, so its page plays every clip, the linked one included
+    page = (project.path / "r.html").read_text()
+    assert page.count('src="data:audio/wav;base64,') == len(REFERENCES)
 
 
 def test_an_engine_exception_fails_that_utterance_only(project):

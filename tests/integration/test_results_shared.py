@@ -109,6 +109,22 @@ def test_report_command_writes_html_and_markdown(saved_report, capsys):
     assert capsys.readouterr().out == md_path.read_text()
 
 
+def test_report_command_inlines_no_audio_from_a_link_out_unless_allowed(saved_report):
+    data = saved_report.parent / "data"
+    outside = saved_report.parent / "outside"
+    outside.mkdir()
+    (data / "two.wav").rename(outside / "private.wav")  # a link added to the dataset after the run
+    (data / "two.wav").symlink_to(outside / "private.wav")
+    html_path = saved_report.with_name("r.html")
+    assert main(["report", str(saved_report), "--html", str(html_path), "--worst", "1"]) == 0
+    page = html_path.read_text()
+    assert "data:audio/" not in page
+    assert "through a symbolic link" in page
+    assert main(["report", str(saved_report), "--html", str(html_path), "--worst", "1",
+                 "--allow-outside-paths"]) == 0
+    assert html_path.read_text().count('src="data:audio/wav;base64,') == 1
+
+
 @pytest.mark.parametrize(("content", "cause"), [
     (None, "cannot read saved run"),
     ("{not json", "cannot read saved run"),

@@ -227,6 +227,25 @@ def test_audio_is_found_from_the_datasets_manifest(report, tmp_path):
     assert "not a file or folder on this machine" in find_audio(report).why_missing("smoke", "x")
 
 
+def test_audio_from_a_link_out_of_the_dataset_folder_is_not_inlined_unless_allowed(report,
+                                                                                   tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (tmp_path / "private.flac").write_bytes((SMOKE / "austen-0880.flac").read_bytes())
+    (data / "two.flac").symlink_to(tmp_path / "private.flac")  # added after the run, say
+    (data / "set.jsonl").write_text('{"audio": "two.flac", "text": "x"}\n')
+    report["datasets"][0]["source"] = str(data / "set.jsonl")
+    refused = find_audio(report)
+    assert refused.paths == {}
+    assert f"through a symbolic link (to {tmp_path / 'private.flac'})" in str(
+        refused.why_missing("set", "two"))
+    page = render_html(report, audio=refused, worst=3)
+    assert "data:audio/" not in page
+    allowed = find_audio(report, allow_outside_paths=True)
+    assert allowed.paths == {("set", "two"): tmp_path / "private.flac"}
+    assert "data:audio/flac;base64," in render_html(report, audio=allowed, worst=3)
+
+
 def test_cost_plot_only_with_cost_figures(report):
     page = render_html(report, audio=AudioFiles())
     assert "Accuracy against speed</figcaption>" in page

@@ -134,8 +134,10 @@ def _report(args: argparse.Namespace) -> int:
     try:
         if args.html:
             from asrbench.reporting.html import write_html
+            from asrbench.reporting.html_media import find_audio
 
-            print(f"wrote {write_html(report, Path(args.html), worst=args.worst)}")
+            audio = find_audio(report, allow_outside_paths=args.allow_outside_paths)
+            print(f"wrote {write_html(report, Path(args.html), audio=audio, worst=args.worst)}")
         if args.markdown:
             print(f"wrote {write_markdown(report, Path(args.markdown))}")
     except OSError as exc:
@@ -231,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--markdown", metavar="PATH", help="write the summary as Markdown")
     report.add_argument("--worst", type=int, default=5, metavar="N",
                         help="inline the audio of the N worst utterances (default: 5)")
+    report.add_argument("--allow-outside-paths", "--asr-allow-outside-paths",
+                        dest="allow_outside_paths", action="store_true",
+                        help="inline audio even from a dataset whose paths leave its folder "
+                        "(as the run's --asr-allow-outside-paths)")
     report.set_defaults(func=_report)
 
     doctor = commands.add_parser("doctor", help="devices, engines and what can run where")

@@ -35,6 +35,7 @@ def write_outputs(settings: Settings, data: Mapping[str, Any]) -> list[str]:
     from asrbench.core.files import write_atomic
     from asrbench.reporting import report
     from asrbench.reporting.html import write_html
+    from asrbench.reporting.html_media import find_audio
     from asrbench.reporting.markdown import render_markdown
 
     done = "" if data.get("complete", False) else " (incomplete)"
@@ -43,7 +44,8 @@ def write_outputs(settings: Settings, data: Mapping[str, Any]) -> list[str]:
         report.write_json_atomic(settings.report, dict(data))
         lines.append(f"report written to {settings.report}{done}")
     if settings.html is not None:
-        write_html(data, settings.html)
+        audio = find_audio(data, allow_outside_paths=settings.allow_outside_paths)
+        write_html(data, settings.html, audio=audio)
         lines.append(f"HTML report written to {settings.html}{done}")
     if settings.markdown is not None:
         path = Path(settings.markdown)

@@ -46,8 +46,13 @@ class AudioFiles:
         return self.problems.get(dataset, f"no audio file known for {dataset}/{uid}")
 
 
-def find_audio(report: Mapping[str, Any]) -> AudioFiles:
-    """Audio files of the report's datasets, read again from each dataset's manifest or folder."""
+def find_audio(report: Mapping[str, Any], *, allow_outside_paths: bool = False) -> AudioFiles:
+    """Audio files of the report's datasets, read again from each dataset's manifest or folder.
+
+    The same outside-paths check as a run's: the page carries the clips' bytes to whoever receives
+    it, so a dataset whose paths leave its folder (a link added since the run, say) gets no audio
+    unless ``allow_outside_paths``.
+    """
     from asrbench.core.errors import AsrBenchError
     from asrbench.data.datasets import load_dataset
 
@@ -60,7 +65,7 @@ def find_audio(report: Mapping[str, Any]) -> AudioFiles:
                               "folder on this machine")
             continue
         try:
-            dataset = load_dataset(source, allow_outside_paths=True)
+            dataset = load_dataset(source, allow_outside_paths=allow_outside_paths)
         except (AsrBenchError, OSError) as exc:
             problems[name] = f"audio not available: {exc}"
             continue
