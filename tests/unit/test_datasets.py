@@ -23,6 +23,25 @@ def test_smoke_set_has_five_librivox_clips():
     assert utterance.duration == pytest.approx(2.99, abs=0.01)
 
 
+def test_the_bundled_smoke_set_may_be_installed_as_links(tmp_path, monkeypatch):
+    # a symlink-farm install (Bazel runfiles, some Nix environments): every file is a link out
+    from asrbench.data import datasets
+
+    real = datasets.smoke_manifest()
+    store, farm = tmp_path / "store", tmp_path / "site-packages" / "smoke"
+    farm.mkdir(parents=True)
+    store.mkdir()
+    for file in real.parent.iterdir():
+        if file.suffix in (".jsonl", ".flac"):
+            (store / file.name).write_bytes(file.read_bytes())
+            (farm / file.name).symlink_to(store / file.name)
+    monkeypatch.setattr(datasets, "smoke_manifest", lambda: farm / real.name)
+    loaded = load_datasets([parse_dataset_spec("smoke", base=tmp_path)])
+    smoke = loaded.datasets[0]
+    assert [i.id for i in smoke.items] == [i.id for i in load_dataset(str(real)).items]
+    assert smoke.outside == ()
+
+
 def test_librispeech_folder(tmp_path):
     chapter = tmp_path / "dev" / "84" / "121"
     chapter.mkdir(parents=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -95,7 +95,10 @@ def load_dataset(value: str, *, base: Path | None = None,
                  allow_outside_paths: bool = False) -> Dataset:
     """Resolve a ``--asr-dataset`` value: ``smoke``, a ``.jsonl`` manifest or a LibriSpeech folder."""
     if value == SMOKE:
-        return _read_manifest(smoke_manifest(), name=SMOKE)
+        # part of the installed package, not data from elsewhere: an install made of links (Bazel
+        # runfiles, a Nix environment) would leave its folder, and no option could lift that
+        smoke = _read_manifest(smoke_manifest(), name=SMOKE, allow_outside_paths=True)
+        return replace(smoke, outside=())
     path = Path(value).expanduser()
     if not path.is_absolute() and base is not None:
         path = base / path
