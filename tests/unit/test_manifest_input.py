@@ -90,6 +90,16 @@ def test_a_link_out_of_the_folder_is_refused_naming_line_link_and_target(folder)
     assert data.outside == (str(caught.value),)
 
 
+def test_a_link_to_a_name_with_a_line_break_is_refused_in_one_line(folder):
+    secret = folder.parent / "two\nlines.wav"
+    sf.write(secret, np.zeros(3200, np.int16), 16000, format="WAV")
+    (folder / "link.wav").symlink_to(secret)
+    with pytest.raises(ConfigError) as caught:
+        load_dataset(_manifest(folder, '{"audio": "link.wav", "text": "b"}'))
+    assert "\n" not in str(caught.value)
+    assert f"through a symbolic link (to {str(secret)!r});" in str(caught.value)
+
+
 def test_a_linked_folder_and_dot_dot_after_it_are_resolved(folder):
     elsewhere = folder.parent / "elsewhere"
     (elsewhere / "deep").mkdir(parents=True)

@@ -175,7 +175,9 @@ def _leaves(written: Path, real: Path, folder: Path, inside: Path, name: str) ->
     if not Path(os.path.normpath(written)).is_relative_to(folder):
         return f"leaves {name} {folder}"
     if not real.is_relative_to(inside):
-        return f"leaves {name} {folder} through a symbolic link (to {real})"
+        # a link's target is the dataset's text: quoted when it holds a line break, so one line
+        target = str(real) if str(real).isprintable() else repr(str(real))
+        return f"leaves {name} {folder} through a symbolic link (to {target})"
     return None
 
 
