@@ -16,6 +16,8 @@ from typing import Any
 
 from asrbench.bench import figures as figure_table
 from asrbench.bench.keys import ModelKey, RunKey
+from asrbench.bench.stream_figures import stream_facts
+from asrbench.bench.stream_record import StreamRecord
 from asrbench.core.figures import Figure
 from asrbench.scoring.metrics import (
     Counts,
@@ -104,6 +106,11 @@ class UtteranceResult(Rates):
     #: Joules per measured call (their median) by counter prefix (see ``figures.ENERGY_PARTS``);
     #: None where the counter could not be read (the run's ``<prefix>energy_reason`` says why).
     energy: dict[str, float | None] = field(default_factory=dict, compare=False)
+    #: False when the run measured no offline transcription of it: hypothesis and latency are then
+    #: the stream's final text and total compute seconds (see :mod:`asrbench.bench.streaming`).
+    offline: bool = True
+    #: The utterance streamed (``--asr-stream``): trace, reference timings, streaming figures.
+    stream: StreamRecord | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.latencies:
@@ -161,6 +168,8 @@ class UtteranceResult(Rates):
                if self.first_text_latency_reason else {}),
             **{f"{prefix}energy_joules": self.energy.get(prefix)
                for prefix in figure_table.ENERGY_PARTS if prefix in self.energy},
+            **({} if self.offline else {"offline": False}),
+            **({"stream": self.stream.as_dict()} if self.stream is not None else {}),
         }
 
     def extra_info(self) -> dict[str, Any]:
@@ -189,6 +198,8 @@ class UtteranceResult(Rates):
             first_text_latency_reason=data.get("first_text_latency_reason"),
             energy={prefix: _float(data[f"{prefix}energy_joules"])
                     for prefix in figure_table.ENERGY_PARTS if f"{prefix}energy_joules" in data},
+            offline=bool(data.get("offline", True)),
+            stream=StreamRecord.from_dict(data["stream"]) if data.get("stream") else None,
         )
 
 
@@ -196,7 +207,8 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies", "warmup_latencies")
+_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies", "warmup_latencies",
+              "stream")
 
 
 def _counts(data: dict[str, Any]) -> Counts:
@@ -292,7 +304,7 @@ def summarise(
     if not results:
         raise ValueError("summarise() needs at least one result")
     first = results[0]
-    facts = {**(load.info if load else {}), **(info or {})}
+    facts = {**(load.info if load else {}), **(info or {}), **stream_facts(results)}
     latencies = [r.latency for r in results]
     audio = [r.audio_seconds for r in results]
     words = [r.score.words for r in results]
