@@ -10,6 +10,7 @@ the saved trace by code independent of :mod:`asrbench.scoring.streaming`.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,8 @@ def test_known_schedule_gives_half_a_second_no_erasure_and_no_errors(streamed):
     assert run["stream_erasure"] == 0
     assert run["stream_wer"] == 0
     assert run["commit_violations"] == 0
-    assert run["stream_clock"] == "virtual" and run["stream_chunk_ms"] == 100
+    assert run["stream_clock"] == "virtual"
+    assert run["stream_chunk_ms"] == 100
     assert run["timing_source"] == "manifest"
     assert run["stream_wer_gap_reason"].startswith("offline WER not measured")
     assert run["lag_slope"] == pytest.approx(0.0, abs=1e-9)
@@ -129,7 +131,7 @@ def test_a_rewritten_early_word_is_erasure_and_breaks_an_erasure_threshold(strea
     removed = finals = 0
     for utterance in report["utterances"]:
         trace = utterance["stream"]["trace"]
-        for before, after in zip(trace, trace[1:], strict=False):
+        for before, after in itertools.pairwise(trace):
             old, new = before["partial"].split(), after["partial"].split()
             keep = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
                         min(len(old), len(new)))
@@ -144,7 +146,8 @@ def test_a_changed_commit_fails_naming_the_update(streamed):
     result.stdout.fnmatch_lines(["*commit violation: update * at * s: committed 'wrongly' became*"])
     [run] = report["runs"]
     assert run["commit_violations"] == 2
-    assert run["stream_wer_gap"] == 0 and run["wer"] == 0
+    assert run["stream_wer_gap"] == 0
+    assert run["wer"] == 0
     assert all(u.get("offline", True) and "stream" in u for u in report["utterances"])
 
     # the saved utterances read back give the same run figures (what merge recomputes from)
@@ -172,7 +175,7 @@ def test_an_engine_at_twice_real_time_falls_behind_and_breaks_a_latency_threshol
         ends = [w["end"] for w in stream["words"]]
         shown = _first_times(stream["trace"], _words(utterance), "partial")
         late = [t - e for t, e in zip(shown, ends, strict=True)]
-        assert all(b > a for a, b in zip(late, late[1:], strict=False)), late
+        assert all(b > a for a, b in itertools.pairwise(late)), late
 
 
 def test_unaware_clock_ignores_compute_and_compare_refuses_other_chunks(streamed, capsys):

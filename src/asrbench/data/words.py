@@ -7,6 +7,7 @@ against the reference ends.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def _timing(word: str, start: object, end: object, at: str) -> WordTiming:
 
 
 def _in_order(words: list[WordTiming], where: str) -> tuple[WordTiming, ...]:
-    for before, after in zip(words, words[1:], strict=False):
+    for before, after in itertools.pairwise(words):
         if after.start < before.start:
             raise ValueError(f"{where}: word {after.word!r} starts at {after.start} s, before "
                              f"the previous word {before.word!r} ({before.start} s)")

@@ -220,7 +220,8 @@ def asr_dataset(_asr_case: Case) -> Dataset:
 @pytest.fixture
 def utterance(_asr_case: Case, asr_session: BenchSession) -> Utterance:
     """One dataset item: id, float32 mono 16 kHz audio, reference text, duration."""
-    assert _asr_case.dataset is not None and _asr_case.item is not None
+    assert _asr_case.dataset is not None
+    assert _asr_case.item is not None
     return asr_session.utterance(_asr_case.dataset, _asr_case.item)
 
 
@@ -304,7 +305,7 @@ def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset]
 @pytest.fixture
 def asr_stream(pytestconfig: pytest.Config, asr_session: BenchSession) -> StreamingRun:
     """``asr_stream(asr_model, utterance)``: the utterance streamed and scored (``--asr-stream``)."""
-    return pytestconfig.pluginmanager.get_plugin("asrbench-streaming")  # type: ignore[no-any-return]
+    return pytestconfig.pluginmanager.get_plugin("asrbench-streaming")  # type: ignore[return-value]
 
 
 # -- end of the run ---------------------------------------------------------------------------------

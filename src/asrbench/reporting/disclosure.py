@@ -2,8 +2,9 @@
 
 Each run in a report carries a ``disclosure`` block: batch size, precision (compute type), attention
 implementation where the engine has one, decoding options, warm-up and measured rounds, what the
-clock covers, a streaming run's chunk size, clock mode and policy with its parameters, threads, the versions of the engine stack, the CPU (model, cores), memory, the GPUs
-(name, memory) and driver, and the machine's load average before the run (read when the settings
+clock covers, a streaming run's chunk size, clock mode and policy with its parameters, threads,
+the versions of the engine stack, the CPU (model, cores), memory, the GPUs (name, memory) and
+driver, and the machine's load average before the run (read when the settings
 were built) and after it (read when the report is written), so a shared machine shows. A fact
 that cannot be read is ``None`` with a ``<name>_reason`` beside it (from
 :mod:`asrbench.hardware.machine`).

@@ -21,13 +21,21 @@ timing on both.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["StreamScore", "Step", "Timed", "openbench_corrections", "openbench_latency",
-           "prefix_matches", "score_stream"]
+__all__ = [
+    "Step",
+    "StreamScore",
+    "Timed",
+    "openbench_corrections",
+    "openbench_latency",
+    "prefix_matches",
+    "score_stream",
+]
 
 
 class Step(Protocol):
@@ -88,7 +96,7 @@ class StreamScore:
             return None if value is None else tuple(value)
 
         return cls(tup("first_latencies"), tup("commit_latencies"), tup("openbench"),
-                   tup("openbench_confirmed"), tuple(data["corrections"]),  # type: ignore[arg-type]
+                   tup("openbench_confirmed"), tuple(data["corrections"]),
                    data.get("first_correct_word"), data.get("end_of_utterance"),
                    int(data["removed_words"]), int(data["final_words"]),
                    tuple(data.get("violations", ())), float(data["compute_seconds"]),
@@ -106,7 +114,7 @@ def score_stream(steps: Sequence[Step], words: Sequence[Timed] | None,
     committed = [_tokens(s.committed, normalise) for s in steps]
     final = partials[-1] if partials else []
     removed = sum(len(before) - _common(before, after)
-                  for before, after in zip(partials, partials[1:], strict=False))
+                  for before, after in itertools.pairwise(partials))
     interim = _changes(steps, partials)
     corrections = openbench_corrections([t for _, t in interim])
     first = commit = bench = confirmed = None
@@ -303,7 +311,7 @@ def openbench_corrections(interim: Sequence[str]) -> tuple[int, int, int]:
     import jiwer
 
     dropped = replaced = added = 0
-    for before, after in zip(interim, interim[1:], strict=False):
+    for before, after in itertools.pairwise(interim):
         out = jiwer.process_words(after, before)
         length = len(out.hypotheses[0])
         for chunk in out.alignments[0]:
