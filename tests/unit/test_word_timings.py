@@ -74,8 +74,10 @@ def test_timing_source_prefers_the_dataset_then_the_engine_else_says_why():
     assert reference_timings(_utterance(mine), theirs, align=False) == (mine, "manifest", None)
     assert reference_timings(_utterance(), theirs, align=False) == (theirs, "engine", None)
     words, source, reason = reference_timings(_utterance(), None, align=False)
-    assert words is None and source is None
-    assert "dataset 'set' carries none" in reason and "--asr-align" in reason
+    assert words is None
+    assert source is None
+    assert "dataset 'set' carries none" in reason
+    assert "--asr-align" in reason
 
 
 def test_forced_alignment_is_asked_only_when_wanted(monkeypatch):
@@ -92,7 +94,8 @@ def test_forced_alignment_is_asked_only_when_wanted(monkeypatch):
     fake.cached_align_words = cached_align_words  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "asrbench.engines.aligner", fake)
     words, source, _ = reference_timings(_utterance(), None, align=True)
-    assert source == "forced-alignment" and [w.word for w in words] == ["go", "do"]
+    assert source == "forced-alignment"
+    assert [w.word for w in words] == ["go", "do"]
     assert calls == [("go do", "alignments")]
     reference_timings(_utterance(), None, align=False)
     assert len(calls) == 1
