@@ -4,7 +4,8 @@ Styles, the script, plots (SVG) and the worst utterances' audio are inline, and 
 policy forbids any fetch, so the file works offline and makes no request. Every text from the
 report is escaped. Sections: the run table, accuracy against speed (and cost, when the report has
 cost figures), every utterance with its word alignment (sortable, filterable), the worst utterances
-with audio, skips with reasons, failures, and what the run disclosed about its conditions.
+with audio, the timelines of the slowest streamed utterances (inline SVG), skips with reasons,
+failures, and what the run disclosed about its conditions.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from asrbench.reporting.html_media import (
     find_audio,
     plots,
 )
+from asrbench.reporting.timeline import streaming_section
 
 __all__ = ["render_html", "write_html"]
 
@@ -282,6 +284,7 @@ def render_html(report: Mapping[str, Any], *, audio: AudioFiles | None = None,
         f"<h2>Accuracy against speed and cost</h2>{_plots(runs)}"
         f"{_throughput(report)}"
         f"<h2>Worst utterances</h2>{_worst(utts, found, worst)}"
+        f"{streaming_section(utts)}"
         f"<h2>Utterances</h2>{_utterances(utts)}"
         f"<h2>Skipped</h2>{_skips(report)}"
         f"<h2>Failures</h2>{_failures(report)}"

@@ -3,8 +3,8 @@
 A trace is the stream's updates in order, each with its emission time (``emitted``), the arrival of
 its chunk (``arrival``), its compute seconds, the whole hypothesis (``partial``) and its committed
 prefix. Reference word timings give each word's end. Texts are compared after the run's normaliser;
-each reference word is normalised on its own, so a word that normalises to two tokens keeps its
-timing on both.
+each reference word is normalised on its own, and a word that normalises to several tokens is shown
+once all of them are (one that normalises to none is not timed).
 
 - Per word (correct words only: words the final hypothesis gets right): first-appearance latency is
   the emission of the first update whose ``partial`` shows the word minus the word's reference end;
@@ -35,6 +35,7 @@ __all__ = [
     "openbench_latency",
     "prefix_matches",
     "score_stream",
+    "word_times",
 ]
 
 
@@ -120,20 +121,14 @@ def score_stream(steps: Sequence[Step], words: Sequence[Timed] | None,
     first = commit = bench = confirmed = None
     first_word = eou = None
     if words:
-        ref, ends, starts = [], [], []
-        for w in words:
-            for token in _tokens(w.word, normalise):
-                ref.append(token)
-                starts.append(w.start)
-                ends.append(w.end)
-        correct = set(prefix_matches(ref, final, prefix=False))
-        first_seen = _first_seen(steps, partials, ref, correct)
-        commit_seen = _first_seen(steps, committed, ref, correct)
-        first = tuple(first_seen[i] - ends[i] for i in sorted(first_seen))
-        commit = tuple(commit_seen[i] - ends[i] for i in sorted(commit_seen))
-        first_word = min(first_seen.values()) if first_seen else None
+        times = word_times(steps, words, normalise)
+        first = tuple(t - w.end for (t, _), w in zip(times, words, strict=True) if t is not None)
+        commit = tuple(t - w.end for (_, t), w in zip(times, words, strict=True) if t is not None)
+        first_word = min((t for t, _ in times if t is not None), default=None)
         settled = _settled(steps, committed)
-        eou = settled - max(ends) if settled is not None and ends else None
+        eou = settled - max(w.end for w in words) if settled is not None else None
+        ref, owner = _reference(words, normalise)
+        starts, ends = [words[i].start for i in owner], [words[i].end for i in owner]
         cursors = [_cursor(steps, s.emitted) for s in steps]
         bench = openbench_latency([t for _, t in interim], [cursors[i] for i, _ in interim],
                                   ref, starts, ends)
@@ -143,6 +138,41 @@ def score_stream(steps: Sequence[Step], words: Sequence[Timed] | None,
     return StreamScore(first, commit, bench, confirmed, corrections, first_word, eou, removed,
                        len(final), _violations(steps), sum(s.compute for s in steps),
                        _lag_slope(steps))
+
+
+def _reference(words: Sequence[Timed], normalise: Callable[[str], str]
+               ) -> tuple[list[str], list[int]]:
+    """The reference tokens, each word normalised on its own, and the word each token is from."""
+    ref: list[str] = []
+    owner: list[int] = []
+    for index, word in enumerate(words):
+        for token in _tokens(word.word, normalise):
+            ref.append(token)
+            owner.append(index)
+    return ref, owner
+
+
+def word_times(steps: Sequence[Step], words: Sequence[Timed], normalise: Callable[[str], str]
+               ) -> list[tuple[float | None, float | None]]:
+    """Per reference word, the emission of the update where it first appears in ``partial`` and
+    in ``committed``; ``(None, None)`` for a word the final hypothesis does not get right (a word
+    of several tokens counts once all of them are shown)."""
+    ref, owner = _reference(words, normalise)
+    partials = [_tokens(s.partial, normalise) for s in steps]
+    committed = [_tokens(s.committed, normalise) for s in steps]
+    correct = set(prefix_matches(ref, partials[-1] if partials else [], prefix=False))
+    shown = _first_seen(steps, partials, ref, correct)
+    kept = _first_seen(steps, committed, ref, correct)
+    out: list[tuple[float | None, float | None]] = []
+    for index in range(len(words)):
+        tokens = [t for t, o in enumerate(owner) if o == index]
+        if not tokens or any(t not in correct for t in tokens):
+            out.append((None, None))
+            continue
+        first = max(shown[t] for t in tokens)
+        out.append((first, max(kept[t] for t in tokens) if all(t in kept for t in tokens)
+                    else None))
+    return out
 
 
 def _common(before: Sequence[str], after: Sequence[str]) -> int:
@@ -305,7 +335,11 @@ def _hyp_to_ref(index: int, chunks: Sequence[Any]) -> int | None:
 
 def openbench_corrections(interim: Sequence[str]) -> tuple[int, int, int]:
     """OpenBench's (deletions, substitutions, insertions) between consecutive interim results:
-    words of a result dropped from the next, replaced in it, and added inside its old span."""
+    words of a result dropped from the next, replaced in it, and added inside its old span.
+
+    OpenBench counts a dropped run by its reference span, which jiwer leaves empty for an insert
+    chunk (so its published deletions are always 0); here it counts the dropped words.
+    """
     if len(interim) < 2:
         return (0, 0, 0)
     import jiwer
