@@ -73,7 +73,8 @@ def test_the_report_keeps_a_trace_that_rescoring_reproduces(report):
 
 def test_the_html_report_draws_the_timeline_as_inline_svg_without_script(report):
     page = render_html(report, audio=AudioFiles())
-    assert "<h2>Streaming timelines</h2>" in page
+    assert "<h2>Streaming</h2>" in page
+    assert "<td>m / cpu / d</td><td>250</td><td>unaware</td><td>manifest</td><td>1.100</td>" in page
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert "<script" not in svg
     assert "style=" not in svg

@@ -284,7 +284,7 @@ def render_html(report: Mapping[str, Any], *, audio: AudioFiles | None = None,
         f"<h2>Accuracy against speed and cost</h2>{_plots(runs)}"
         f"{_throughput(report)}"
         f"<h2>Worst utterances</h2>{_worst(utts, found, worst)}"
-        f"{streaming_section(utts)}"
+        f"{streaming_section(utts, runs=runs)}"
         f"<h2>Utterances</h2>{_utterances(utts)}"
         f"<h2>Skipped</h2>{_skips(report)}"
         f"<h2>Failures</h2>{_failures(report)}"

@@ -102,12 +102,33 @@ def _rank(u: Mapping[str, Any]) -> tuple[float, float]:
     return (max(late, default=-1e9), wrong)
 
 
-def streaming_section(utterances: Sequence[Mapping[str, Any]], count: int = 3) -> str:
-    """The timelines of the ``count`` streamed utterances with the latest words (HTML)."""
+def _figures(runs: Sequence[Mapping[str, Any]]) -> str:
+    from asrbench.bench.figures import figure
+    from asrbench.reporting.markdown import STREAMING
+
+    figs = [figure(name) for name in STREAMING]
+    head = ["model / device / dataset", "chunk ms", "clock", "timings",
+            *[f"{f.label} ({f.unit})" for f in figs]]
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in (
+            f"{r.get('model')} / {r.get('device')} / {r.get('dataset')}", r.get("stream_chunk_ms"),
+            r.get("stream_clock"), r.get("timing_source") or "none",
+            *[f.format(r.get(f.name)) if isinstance(r.get(f.name), int | float) else "–"
+              for f in figs])) + "</tr>"
+        for r in runs if r.get("stream_clock"))
+    return ("<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head)
+            + f"</tr></thead><tbody>{rows}</tbody></table>") if rows else ""
+
+
+def streaming_section(utterances: Sequence[Mapping[str, Any]], count: int = 3,
+                      runs: Sequence[Mapping[str, Any]] = ()) -> str:
+    """The streaming figures of ``runs`` and the timelines of the ``count`` streamed utterances
+    with the latest words (HTML)."""
     streamed = [u for u in utterances if isinstance(u.get("stream"), dict)]
     if not streamed:
         return ""
-    parts = ["<h2>Streaming timelines</h2>",
+    parts = ["<h2>Streaming</h2>", f'<div class="scroll">{_figures(runs)}</div>',
+             "<h3>Timelines</h3>",
              '<p class="note">The streamed utterances whose slowest word came latest. Grey: each '
              "reference word; blue dot: first shown in a partial; orange square: committed; red "
              "words: wrong in the final text. Ticks above: updates that changed the partial "
