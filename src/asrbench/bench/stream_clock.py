@@ -18,6 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -75,8 +76,7 @@ def feed(session: StreamSession, audio: npt.NDArray[np.float32], *, chunk_s: flo
     count = max(1, math.ceil(len(audio) / size))
     calls: list[tuple[float, Callable[[], StreamUpdate]]] = [
         (min((k + 1) * size, len(audio)) / sample_rate,
-         lambda k=k: session.accept(audio[k * size:(k + 1) * size]))  # type: ignore[misc]
-        for k in range(count)]
+         partial(session.accept, audio[k * size:(k + 1) * size])) for k in range(count)]
     calls.append((duration, session.finish))
     clock = COMPUTE_CLOCKS["wall" if mode == "wall" else session.compute_clock]
     steps: list[StreamStep] = []
