@@ -108,9 +108,22 @@ def _tokens(text: str, normalise: Callable[[str], str]) -> list[str]:
     return normalise(text).split()
 
 
+def _memo(normalise: Callable[[str], str]) -> Callable[[str], str]:
+    """``normalise`` computed once per distinct text (a trace repeats its texts many times)."""
+    seen: dict[str, str] = {}
+
+    def apply(text: str) -> str:
+        if text not in seen:
+            seen[text] = normalise(text)
+        return seen[text]
+
+    return apply
+
+
 def score_stream(steps: Sequence[Step], words: Sequence[Timed] | None,
                  normalise: Callable[[str], str]) -> StreamScore:
     """Every figure of one utterance's trace against its reference timings (``None``: none)."""
+    normalise = _memo(normalise)
     partials = [_tokens(s.partial, normalise) for s in steps]
     committed = [_tokens(s.committed, normalise) for s in steps]
     final = partials[-1] if partials else []
@@ -256,8 +269,16 @@ def prefix_matches(ref: Sequence[str], hyp: Sequence[str], *, prefix: bool = Tru
     """Reference indices matched exactly by a word of ``hyp`` in a minimum-edit alignment.
 
     ``prefix``: ``hyp`` covers only the start of ``ref`` (the rest not heard yet costs nothing),
-    and among equally good ends the earliest is taken.
+    and among equally good ends the earliest is taken. A leading run of equal words is matched
+    outright (matching equal first words is always part of some minimum-edit alignment), so a
+    partial that repeats the reference's start costs only its differing tail.
     """
+    lead = 0
+    while lead < len(ref) and lead < len(hyp) and ref[lead] == hyp[lead]:
+        lead += 1
+    if lead:
+        rest = prefix_matches(ref[lead:], hyp[lead:], prefix=prefix) if lead < len(hyp) else []
+        return [*range(lead), *(lead + i for i in rest)]
     n, m = len(ref), len(hyp)
     cost = [[0] * (m + 1) for _ in range(n + 1)]
     for j in range(m + 1):
