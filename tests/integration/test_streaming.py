@@ -201,3 +201,8 @@ def test_unaware_clock_ignores_compute_and_compare_refuses_other_chunks(streamed
     records = json.loads(capsys.readouterr().out)
     assert records[1]["timing_like_for_like"] is False
     assert "stream chunk ms 100" in records[1]["conditions_differ"]
+    assert records[1]["timing_not_like_for_like"] == "stream chunk ms 100.0 vs 500.0"
+    # a timing gate between them is refused, naming why
+    assert main(["compare", str(streamed.path / "a.json"), str(streamed.path / "b.json"),
+                 "--fail-on", "stream_first_latency_p90:+10%"]) == 2
+    assert "streamed unlike baseline" in capsys.readouterr().err
