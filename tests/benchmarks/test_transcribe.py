@@ -2,7 +2,8 @@
 
 Run it alone with ``pytest tests/benchmarks``; select with ``-m``, ``--asr-model``,
 ``--asr-device`` and ``--asr-dataset``. The same fixtures work in any project's tests.
-``--asr-batch-size N`` adds the throughput test: each dataset transcribed in batches.
+``--asr-batch-size N`` adds the throughput test: each dataset transcribed in batches;
+``--asr-stream`` the streaming test: each utterance streamed chunk by chunk.
 """
 
 from __future__ import annotations
@@ -36,3 +37,10 @@ def test_throughput(asr_model, asr_dataset, asr_throughput, asr_max_corpus_wer):
         f"{run.model} on {run.device}, {run.dataset}, batches of {run.batch_size}: "
         f"corpus WER {run.wer:.1%} > {asr_max_corpus_wer:.1%}"
     )
+
+
+def test_stream(asr_model, utterance, asr_stream, asr_max_wer):
+    """``--asr-stream``: the utterance fed chunk by chunk on the virtual clock (marked streaming)."""
+    result = asr_stream(asr_model, utterance)
+    problems = asr_stream.problems(result, max_wer=asr_max_wer)
+    assert not problems, "\n".join(problems)

@@ -40,6 +40,12 @@ SAMPLES = {
     "require_devices": ("cuda", lambda s: [str(d) for d in s.require_devices] == ["cuda"]),
     "html": ("page.html", lambda s: s.html.name == "page.html"),
     "markdown": ("summary.md", lambda s: s.markdown.name == "summary.md"),
+    "stream": (True, lambda s: s.stream is True),
+    "stream_clock": ("unaware", lambda s: s.stream_clock == "unaware"),
+    "chunk_ms": ("250", lambda s: s.chunk_ms == 250),
+    "align": (True, lambda s: s.align is True),
+    "max_latency_p90": ("1.5", lambda s: s.max_latency_p90 == 1.5),
+    "max_erasure": ("0.2", lambda s: s.max_erasure == 0.2),
 }
 BY_FIELD = {o.field: o for o in OPTIONS}
 

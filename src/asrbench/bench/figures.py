@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from asrbench.bench import stream_figures as stream
 from asrbench.core.figures import Figure, median_figure, ratio
 
 if TYPE_CHECKING:
@@ -188,7 +189,65 @@ def _builtin() -> None:
             description=f"{prefix}net_energy_joules per hour of audio"))
 
 
+def _streaming() -> None:
+    """The streaming figures (``--asr-stream``); see :mod:`asrbench.bench.stream_figures`."""
+    for which, label, what in (("first", "1st", "first appears in a partial"),
+                               ("commit", "commit", "is committed")):
+        for stat in ("p50", "p90", "mean"):
+            register_figure(RunFigure(
+                f"stream_{which}_latency_{stat}", f"{label} lat {stat} s", "s",
+                stream.word_latency(which, stat), timing=True, compact=stat == "p90",
+                description=f"{stat} over correctly recognised reference words of the seconds "
+                            f"from the word's reference end to the emission of the update where "
+                            f"it {what} (see timing_source)"))
+    for confirmed, name, label in ((False, "openbench_streaming_latency", "OB lat s"),
+                                   (True, "openbench_confirmed_latency", "OB conf lat s")):
+        register_figure(RunFigure(
+            name, label, "s", stream.openbench(confirmed), timing=True,
+            description=f"OpenBench's {'confirmed ' if confirmed else ''}streaming latency: mean of "
+                        "min/max audio-cursor minus transcript-cursor per "
+                        f"{'committed' if confirmed else 'interim'} result, weighted by newly "
+                        "covered audio"))
+    register_figure(RunFigure(
+        "stream_first_word_seconds", "1st word s", "s",
+        stream.per_utterance("first_correct_word", median=True), timing=True,
+        description="median over utterances of the seconds from the audio's start to the first "
+                    "update showing a correctly recognised word"))
+    register_figure(RunFigure(
+        "stream_end_of_utterance_latency", "EOU lat s", "s",
+        stream.per_utterance("end_of_utterance", median=False), timing=True,
+        description="mean over utterances of the final commit's emission minus the end of the "
+                    "last reference word"))
+    register_figure(RunFigure(
+        "stream_erasure", "erasure", "words/word", stream.erasure, compact=True,
+        description="words removed from the end of the partial between consecutive updates, "
+                    "over the words of the final hypotheses"))
+    for index, kind in enumerate(("deletions", "substitutions", "insertions")):
+        register_figure(RunFigure(
+            f"openbench_{kind}", f"OB {kind[:3]}", "words", stream.corrections(index), fmt=".0f",
+            description=f"OpenBench's correction count of {kind} between consecutive interim "
+                        "results, summed over utterances"))
+    register_figure(RunFigure(
+        "commit_violations", "commit viol", "updates", stream.commit_violations, fmt=".0f",
+        description="updates whose committed text changed what was committed before (must be 0)"))
+    register_figure(RunFigure(
+        "stream_wer", "stream WER", "rate", stream.stream_wer, fmt=".4f", compact=True,
+        description="corpus WER of the streams' final texts"))
+    register_figure(RunFigure(
+        "stream_wer_gap", "stream ΔWER", "rate", stream.stream_wer_gap, fmt="+.4f",
+        description="stream WER minus the same engine's offline WER on the same utterances"))
+    register_figure(RunFigure(
+        "stream_rtf", "stream RTF", "s/s", stream.stream_rtf, timing=True,
+        description="compute seconds of all stream calls over audio seconds"))
+    register_figure(RunFigure(
+        "lag_slope", "lag slope", "s/s", stream.lag_slope, fmt="+.3f", timing=True,
+        description="mean over utterances of the least-squares slope of f_k - a_k over a_k: "
+                    "seconds of queueing delay gained per second of audio (above 0: the engine "
+                    "cannot keep up)"))
+
+
 _builtin()
+_streaming()
 
 
 def compute_all(rows: Sequence[UtteranceResult], facts: Mapping[str, Any]) -> dict[str, Figure]:

@@ -16,6 +16,8 @@ from typing import Any
 
 from asrbench.bench import figures as figure_table
 from asrbench.bench.keys import ModelKey, RunKey
+from asrbench.bench.stream_figures import stream_facts
+from asrbench.bench.stream_record import StreamRecord
 from asrbench.core.figures import Figure
 from asrbench.scoring.metrics import (
     Counts,
@@ -35,8 +37,7 @@ __all__ = ["FailedUtterance", "LoadInfo", "ModelKey", "RunKey", "RunSummary", "T
 CORE_FIELDS = frozenset({
     "model", "device", "dataset", "utterances", "audio_seconds", "wer", "wer_ci95", "cer",
     "word_errors", "char_errors", "rtf", "rtfx", "latency_p50", "latency_p90", "latency_p95",
-    "latency_mean",
-    "load_seconds", "normaliser", "identity", "engine_info", "extra",
+    "latency_mean", "load_seconds", "normaliser", "identity", "engine_info", "extra",
 })
 
 
@@ -104,6 +105,10 @@ class UtteranceResult(Rates):
     #: Joules per measured call (their median) by counter prefix (see ``figures.ENERGY_PARTS``);
     #: None where the counter could not be read (the run's ``<prefix>energy_reason`` says why).
     energy: dict[str, float | None] = field(default_factory=dict, compare=False)
+    #: False when the run measured no offline transcription of it: hypothesis and latency are then
+    #: the stream's final text and total compute seconds. ``stream``: the utterance streamed.
+    offline: bool = True
+    stream: StreamRecord | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.latencies:
@@ -161,6 +166,8 @@ class UtteranceResult(Rates):
                if self.first_text_latency_reason else {}),
             **{f"{prefix}energy_joules": self.energy.get(prefix)
                for prefix in figure_table.ENERGY_PARTS if prefix in self.energy},
+            **({} if self.offline else {"offline": False}),
+            **({"stream": self.stream.as_dict()} if self.stream is not None else {}),
         }
 
     def extra_info(self) -> dict[str, Any]:
@@ -189,6 +196,8 @@ class UtteranceResult(Rates):
             first_text_latency_reason=data.get("first_text_latency_reason"),
             energy={prefix: _float(data[f"{prefix}energy_joules"])
                     for prefix in figure_table.ENERGY_PARTS if f"{prefix}energy_joules" in data},
+            offline=bool(data.get("offline", True)),
+            stream=StreamRecord.from_dict(data["stream"]) if data.get("stream") else None,
         )
 
 
@@ -196,7 +205,7 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies", "warmup_latencies")
+_NOT_EXTRA = ("normalised_reference", "normalised_hypothesis", "latencies", "warmup_latencies", "stream")
 
 
 def _counts(data: dict[str, Any]) -> Counts:
@@ -292,7 +301,7 @@ def summarise(
     if not results:
         raise ValueError("summarise() needs at least one result")
     first = results[0]
-    facts = {**(load.info if load else {}), **(info or {})}
+    facts = {**(load.info if load else {}), **(info or {}), **stream_facts(results)}
     latencies = [r.latency for r in results]
     audio = [r.audio_seconds for r in results]
     words = [r.score.words for r in results]
@@ -365,27 +374,18 @@ class ThroughputResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ThroughputResult:
         """Read back a report's throughput record (the inverse of :meth:`as_dict`)."""
-        words = data.get("word_errors") or {}
         sequential = data.get("sequential_rtfx")
         return cls(str(data["model"]), str(data["device"]), str(data["dataset"]),
                    int(data["batch_size"]), int(data["batches"]), int(data["utterances"]),
                    float(data["audio_seconds"]), tuple(float(p) for p in data["passes"]),
-                   bool(data.get("warmup_batch")),
-                   Counts(int(words.get("substitutions", 0)), int(words.get("deletions", 0)),
-                          int(words.get("insertions", 0)), int(words.get("reference_tokens", 0))),
+                   bool(data.get("warmup_batch")), _counts(data.get("word_errors") or {}),
                    float(sequential) if sequential is not None else math.nan)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            "model": self.model,
-            "device": self.device,
-            "dataset": self.dataset,
-            "batch_size": self.batch_size,
-            "batches": self.batches,
-            "utterances": self.utterances,
-            "audio_seconds": self.audio_seconds,
-            "seconds": self.seconds,
-            "passes": list(self.passes),
+            "model": self.model, "device": self.device, "dataset": self.dataset,
+            "batch_size": self.batch_size, "batches": self.batches, "utterances": self.utterances,
+            "audio_seconds": self.audio_seconds, "seconds": self.seconds, "passes": list(self.passes),
             "warmup_batch": self.warmup,
             "rtfx": self.rtfx,
             "sequential_rtfx": self.sequential_rtfx,

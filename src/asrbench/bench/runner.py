@@ -153,6 +153,8 @@ def corpus_summary(session: BenchSession, model: LoadedModel, dataset: Dataset) 
     store = session.store
     for item in dataset.items:
         found = store.result(key, item.id)
+        if found is not None and not found.offline:
+            found = None  # only streamed so far: its offline figures are measured now
         if found is None and not store.has_failed(key, item.id):
             try:
                 found = measure_utterance(session, model, session.utterance(dataset, item))

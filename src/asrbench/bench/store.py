@@ -7,6 +7,7 @@ Results are listed in the order they were first recorded, as the report lists th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from asrbench.bench.guard import one_line
 from asrbench.bench.results import FailedUtterance, RunKey, ThroughputResult, UtteranceResult
@@ -28,7 +29,11 @@ class ResultStore:
         self.skipped: dict[tuple[str, str], str] = {}
 
     def record(self, result: UtteranceResult) -> None:
+        """Keep ``result``; an offline result recorded after its stream keeps the stream."""
         key = result.run_key
+        old = self._runs.get(key, {}).get(result.id)
+        if old is not None and old.stream is not None and result.stream is None:
+            result = replace(result, stream=old.stream)
         self._runs.setdefault(key, {})[result.id] = result
         self._order.setdefault((key, result.id), None)
 

@@ -57,6 +57,12 @@ class Settings:
     require_devices: tuple[Device, ...]
     html: Path | None
     markdown: Path | None
+    stream: bool
+    stream_clock: str
+    chunk_ms: float
+    align: bool
+    max_latency_p90: float | None
+    max_erasure: float | None
 
     @property
     def thresholds(self) -> Thresholds:

@@ -237,6 +237,30 @@ def _switch(value: Any, source: Source) -> bool:
         raise ConfigError(f"{source.where} {value!r}: expected true or false") from None
 
 
+def _clock(value: Any, source: Source) -> str:
+    modes = ("virtual", "unaware", "wall")  # asrbench.bench.stream_clock.CLOCK_MODES
+    if str(value) not in modes:
+        raise ConfigError(f"{source.where} {value!r}: unknown stream clock; valid: {', '.join(modes)}")
+    return str(value)
+
+
+def _rate(value: Any, source: Source) -> float | None:
+    from asrbench.config.thresholds import parse_number
+
+    if value is None:
+        return None
+    return parse_number(value, source.where)
+
+
+def _milliseconds(value: Any, source: Source) -> float:
+    from asrbench.config.thresholds import parse_number
+
+    number = parse_number(value, source.where)
+    if number <= 0:
+        raise ConfigError(f"{source.where} {value!r}: expected milliseconds above 0")
+    return number
+
+
 def _normaliser(value: Any, source: Source) -> str:
     from asrbench.scoring.metrics import normaliser_names
 
@@ -317,6 +341,23 @@ OPTIONS: tuple[Option, ...] = (
            "atomically", _path, metavar="PATH"),
     Option("asr-markdown", "markdown", "write the summary as Markdown to PATH, appended to what "
            "the file holds (point it at $GITHUB_STEP_SUMMARY)", _path, metavar="PATH"),
+    Option("asr-stream", "stream", "streaming mode: also stream each utterance chunk by chunk "
+           "and measure how soon each word appears (tests marked 'streaming')", _switch,
+           default=False, default_text="off", switch=True),
+    Option("asr-stream-clock", "stream_clock", "streaming clock: virtual (measured compute on "
+           "a queue), unaware (compute costs nothing) or wall (sleep to real time, for services)",
+           _clock, default="virtual", metavar="MODE"),
+    Option("asr-chunk-ms", "chunk_ms", "streaming chunk size in milliseconds of audio",
+           _milliseconds, default=100.0, metavar="MS", cli_type=float),
+    Option("asr-align", "align", "derive reference word timings by forced alignment "
+           "(pocketsphinx, cached by audio hash) for utterances whose dataset has none",
+           _switch, default=False, default_text="off", switch=True),
+    Option("asr-max-latency-p90", "max_latency_p90", "streaming threshold: p90 of the seconds "
+           "from each word's end to its first appearance, per utterance", _seconds,
+           default_text="no limit", metavar="SECONDS", cli_type=float),
+    Option("asr-max-erasure", "max_erasure", "streaming threshold: words erased from partials "
+           "per final word, per utterance", _rate, default_text="no limit", metavar="RATE",
+           cli_type=float),
 )
 
 

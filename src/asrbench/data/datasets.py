@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from asrbench.core.errors import AudioError, ConfigError
 from asrbench.data.audio import SAMPLE_RATE, load_audio
-from asrbench.data.words import WordTiming
+from asrbench.data.words import WordTiming, parse_words, read_ctm
 
 __all__ = ["MIN_SECONDS", "SMOKE", "Dataset", "Utterance", "UtteranceSpec", "check_dataset",
            "check_outside", "load_dataset", "smoke_manifest"]
@@ -78,7 +78,7 @@ class Dataset:
         """Decode one item's audio; :class:`AudioError` when it cannot or it is too short."""
         utterance = Utterance(
             id=spec.id, dataset=self.name, text=spec.text, audio=load_audio(spec.path),
-            path=spec.path,
+            path=spec.path, words=spec.words,
         )
         if utterance.duration < MIN_SECONDS:
             raise AudioError(f"{spec.path}: {utterance.duration:.3f} s of audio, shorter than the "
@@ -113,7 +113,8 @@ def load_dataset(value: str, *, base: Path | None = None,
 
 
 def _read_manifest(path: Path, *, name: str, allow_outside_paths: bool = False) -> Dataset:
-    """JSONL: one ``{"audio": path relative to the manifest, "text": ..., "id"?: ...}`` per line."""
+    """JSONL: one ``{"audio": path relative to the manifest, "text": ..., "id"?: ...}`` per line,
+    optionally with reference word timings ``"words": [{"word", "start", "end"}, ...]``."""
     items: list[UtteranceSpec] = []
     try:
         raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf").splitlines()
@@ -157,7 +158,13 @@ def _read_manifest(path: Path, *, name: str, allow_outside_paths: bool = False) 
             raise ConfigError(f"{where}: audio file {audio_path} does not exist")
         # the name the manifest writes, not its target's: a link keeps the id the manifest gave it
         uid = str(record.get("id") or Path(audio).stem)
-        items.append(UtteranceSpec(uid, audio_path, text))
+        words = None
+        if record.get("words") is not None:
+            try:
+                words = parse_words(record["words"], where=where)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        items.append(UtteranceSpec(uid, audio_path, text, words))
     return check_dataset(Dataset(name, str(path), tuple(items), tuple(outside)))
 
 
@@ -189,11 +196,13 @@ def check_outside(datasets: Iterable[Dataset], *, allowed: bool) -> None:
 
 
 def _read_librispeech(root: Path, *, allow_outside_paths: bool = False) -> Dataset:
-    """LibriSpeech layout: ``*.trans.txt`` lines ``ID TEXT`` beside ``ID.flac``, at any depth.
+    """LibriSpeech layout: ``*.trans.txt`` lines ``ID TEXT`` beside ``ID.flac``, at any depth;
+    ``*.ctm`` files anywhere in the folder give reference word timings by utterance id.
 
     Linked folders are not searched; a transcript or clip that is a link out of ``root`` is refused
     like a manifest's, unless ``allow_outside_paths``.
     """
+    timings = _read_ctms(root)
     items: list[UtteranceSpec] = []
     folder = Path(os.path.normpath(root.absolute()))
     inside = _real(folder, f"--asr-dataset {root}")
@@ -216,10 +225,21 @@ def _read_librispeech(root: Path, *, allow_outside_paths: bool = False) -> Datas
             check(audio_path, f"{transcript}:{number}: audio file {audio_path}")
             if not audio_path.is_file():
                 raise ConfigError(f"{transcript}:{number}: audio file {audio_path} does not exist")
-            items.append(UtteranceSpec(uid, audio_path, text))
+            items.append(UtteranceSpec(uid, audio_path, text, timings.get(uid)))
     if not items:
         raise ConfigError(f"--asr-dataset {root}: folder holds no LibriSpeech *.trans.txt files")
     return check_dataset(Dataset(root.name, str(root), tuple(items), tuple(outside)))
+
+
+def _read_ctms(root: Path) -> dict[str, tuple[WordTiming, ...]]:
+    found: dict[str, tuple[WordTiming, ...]] = {}
+    for ctm in sorted(root.rglob("*.ctm")):
+        try:
+            found.update(read_ctm(ctm.read_text(encoding="utf-8").splitlines(), where=str(ctm)))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ConfigError(str(exc) if isinstance(exc, ValueError) and str(exc).startswith(
+                str(ctm)) else f"{ctm}: cannot read CTM file ({exc})") from None
+    return found
 
 
 def check_dataset(dataset: Dataset) -> Dataset:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from asrbench.data.datasets import Dataset, Utterance
     from asrbench.hardware.devices import Device
     from asrbench.plugin.parametrize import Case
+    from asrbench.plugin.streaming import StreamingRun
     from asrbench.plugin.xdist import Controller
     from asrbench.reporting.gates import Baseline
     from asrbench.reporting.history import SavedRun
@@ -84,7 +85,7 @@ def bench(config: pytest.Config) -> BenchSession:
     from asrbench.engines import weights
     from asrbench.engines.registry import engine_names
     from asrbench.plugin import hookcalls as hooks
-    from asrbench.plugin import junit, outcomes, outputs, persist, xdist
+    from asrbench.plugin import junit, outcomes, outputs, persist, streaming, xdist
     from asrbench.plugin.parametrize import case_of
     from asrbench.reporting import disclosure, gates
 
@@ -107,6 +108,7 @@ def bench(config: pytest.Config) -> BenchSession:
     config.stash[outputs.DISCLOSED] = disclosure.before_run()
     config.pluginmanager.register(outcomes.Outcomes(session.store, case_of), "asrbench-outcomes")
     config.pluginmanager.register(junit.Properties(session.store, case_of), "asrbench-junit")
+    config.pluginmanager.register(streaming.StreamingRun(session), streaming.NAME)
     if settings.report is not None:
         config.pluginmanager.register(persist.Checkpoints(
             settings.report, lambda complete: _report(config, complete=complete)),
@@ -235,11 +237,8 @@ def asr_max_wer(_asr_case: Case, asr_session: BenchSession) -> float:
 
 @pytest.fixture
 def asr_max_corpus_wer(_asr_case: Case, asr_session: BenchSession) -> float:
-    """The corpus WER threshold configured for this model and dataset.
-
-    Under ``--asr-shard`` it is infinite: a shard records its part of the corpus, and the threshold
-    applies to the merged run, not to a partial WER.
-    """
+    """The corpus WER threshold configured for this model and dataset; infinite under
+    ``--asr-shard`` (the threshold applies to the merged run, not to a shard's partial WER)."""
     if asr_session.settings.shard is not None:
         return math.inf
     return asr_session.settings.thresholds.max_corpus_wer(*_labels(_asr_case))
@@ -290,10 +289,8 @@ def asr_corpus(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], Ru
 
 @pytest.fixture
 def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset], ThroughputResult]:
-    """``asr_throughput(asr_model, asr_dataset)``: the dataset in batches of ``--asr-batch-size``.
-
-    Skips with the engine's reason when it has no batched transcription.
-    """
+    """``asr_throughput(asr_model, asr_dataset)``: the dataset in batches of ``--asr-batch-size``
+    (skips with the engine's reason when it has no batched transcription)."""
     from asrbench.bench import runner
 
     def run(model: LoadedModel, dataset: Dataset) -> ThroughputResult:
@@ -303,6 +300,12 @@ def asr_throughput(asr_session: BenchSession) -> Callable[[LoadedModel, Dataset]
         return runner.run_throughput(asr_session, model, dataset)
 
     return run
+
+
+@pytest.fixture
+def asr_stream(pytestconfig: pytest.Config, asr_session: BenchSession) -> StreamingRun:
+    """``asr_stream(asr_model, utterance)``: the utterance streamed and scored (``--asr-stream``)."""
+    return pytestconfig.pluginmanager.get_plugin("asrbench-streaming")  # type: ignore[return-value]
 
 
 # -- end of the run ---------------------------------------------------------------------------------
@@ -358,8 +361,7 @@ def failed_status(status: int) -> int:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Generator[None]:
-    """Our summary, and a clean failure for pytest-benchmark's timing regressions.
-
+    """Our summary, and a clean failure for pytest-benchmark's timing regressions:
     ``--benchmark-compare-fail`` raises PerformanceRegression from this hook, which pytest shows as
     an internal-error traceback; it becomes a plain message, and the run fails (see
     :func:`pytest_sessionfinish`).

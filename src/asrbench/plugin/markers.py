@@ -26,6 +26,7 @@ BUILTIN_ENGINES = tuple(BUILTIN)
 def register(config: pytest.Config) -> None:
     """Markers known before any asrbench test is collected."""
     config.addinivalue_line("markers", "asrbench: a test parametrized by asrbench")
+    config.addinivalue_line("markers", "streaming: an asrbench streaming test (--asr-stream)")
     for kind in KINDS:
         config.addinivalue_line("markers", f"{kind}: asrbench test on a {kind} device")
     register_engines(config, BUILTIN_ENGINES)

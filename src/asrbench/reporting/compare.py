@@ -158,10 +158,21 @@ class Row:
 
     def same_machine(self, name: str) -> bool:
         """Whether ``name`` was timed on the baseline's host (unknown hosts count as different),
-        and neither run's timings were shared between xdist workers (``timings_shared``)."""
+        neither run's timings were shared between xdist workers (``timings_shared``), and both
+        streamed (if they did) with one chunk size and clock (:meth:`stream_differs`)."""
         base, other = self.hosts.get(self.baseline), self.hosts.get(name)
         shared = any((self.values.get(n) or {}).get("timings_shared") for n in (self.baseline, name))
-        return base is not None and base == other and not shared
+        return base is not None and base == other and not shared and not self.stream_differs(name)
+
+    def stream_differs(self, name: str) -> str | None:
+        """How two streamed runs' chunk size or clock differ (``None``: same, or not both streamed)."""
+        base, other = self.values.get(self.baseline) or {}, self.values.get(name) or {}
+        if base.get("stream_clock") is None or other.get("stream_clock") is None:
+            return None
+        differ = [f"{label} {base.get(key)} vs {other.get(key)}" for key, label in (
+            ("stream_chunk_ms", "stream chunk ms"), ("stream_clock", "stream clock"))
+            if base.get(key) != other.get(key)]
+        return "; ".join(differ) or None
 
 
 def compare_runs(runs: list[SavedRun], *, resamples: int = 10_000) -> list[Row]:
@@ -275,6 +286,9 @@ def failures(rows: list[Row], gates: list[Gate], *, significant_only: bool = Fal
                     judged[gate] += 1  # a decision: shared timings are never gated
                     skip(gate, run_id, row, "timed while xdist workers shared the device")
                     continue
+                if timed and (streamed := row.stream_differs(run_id)):
+                    raise ConfigError(f"--fail-on {gate}: run {run_id} streamed unlike baseline "
+                                      f"{ids[0]} ({streamed}); its timings are not like for like")
                 if timed and not row.same_machine(run_id) and not allow_cross_machine:
                     raise ConfigError(
                         f"--fail-on {gate}: run {run_id} was timed on another machine than "

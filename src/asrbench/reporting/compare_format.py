@@ -55,9 +55,10 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
                     elif dw is not None:
                         text += f"\n      ΔWER {100 * dw:+.2f} pt (no common utterances to test)"
                 shared = any((v or {}).get("timings_shared") for v in (base, value))
+                streamed = row.stream_differs(run_id)
                 other = "" if row.same_machine(run_id) else (
-                    f" ({'timings shared by xdist workers' if shared else 'other machine'}: "
-                    "timing not like for like)")
+                    f" ({streamed or ('timings shared by xdist workers' if shared else 'other machine')}"
+                    ": timing not like for like)")
                 timing = row.timing.get(run_id)
                 dr = delta(base, value, "rtf")
                 if timing is not None:
@@ -157,7 +158,8 @@ def _flat(rows: list[Row]) -> list[dict[str, Any]]:
             shared = any((v or {}).get("timings_shared") for v in (base, value))
             record["timing_not_like_for_like"] = (
                 None if record["timing_like_for_like"] is not False
-                else "timings shared by xdist workers" if shared else "other machine")
+                else row.stream_differs(run_id) or (
+                    "timings shared by xdist workers" if shared else "other machine"))
             record["identity_changes"] = (";".join(identity_changes(base, value))
                                           if run_id != ids[0] else None)
             record.update(_timing_fields(row, run_id, run_id == ids[0] or base is None))

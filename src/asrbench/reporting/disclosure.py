@@ -2,8 +2,9 @@
 
 Each run in a report carries a ``disclosure`` block: batch size, precision (compute type), attention
 implementation where the engine has one, decoding options, warm-up and measured rounds, what the
-clock covers, threads, the versions of the engine stack, the CPU (model, cores), memory, the GPUs
-(name, memory) and driver, and the machine's load average before the run (read when the settings
+clock covers, a streaming run's chunk size, clock mode and policy with its parameters, threads,
+the versions of the engine stack, the CPU (model, cores), memory, the GPUs (name, memory) and
+driver, and the machine's load average before the run (read when the settings
 were built) and after it (read when the report is written), so a shared machine shows. A fact
 that cannot be read is ``None`` with a ``<name>_reason`` beside it (from
 :mod:`asrbench.hardware.machine`).
@@ -18,7 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["CLOCK", "COMPARED", "LOAD_MARGIN", "attach", "before_run", "conditions_differ",
+__all__ = ["CLOCK", "COMPARED", "LOAD_MARGIN", "STREAM_FACTS", "attach", "before_run", "conditions_differ",
            "run_disclosure"]
 
 #: What every latency's clock covers (see :mod:`asrbench.bench.protocol`).
@@ -34,8 +35,12 @@ COMPARED: tuple[tuple[str, str], ...] = (
     ("clock", "clock"), ("threads", "threads"), ("engine_threads", "engine threads"),
     ("device_name", "device"), ("cpu_model", "CPU"), ("cpu_logical_cores", "logical cores"),
     ("cpu_allowed_cores", "allowed cores"), ("memory_bytes", "memory"), ("gpus", "GPUs"),
-    ("gpu_driver", "GPU driver"),
+    ("gpu_driver", "GPU driver"), ("stream_chunk_ms", "stream chunk ms"),
+    ("stream_clock", "stream clock"), ("stream_policy", "stream policy"),
 )
+
+#: A streaming run's conditions, in its disclosure block only when it streamed.
+STREAM_FACTS = ("stream_chunk_ms", "stream_clock", "stream_compute_clock", "stream_policy")
 
 #: Load averages (1 minute) that differ by at least this much (one busy core) are flagged.
 LOAD_MARGIN = 1.0
@@ -83,6 +88,7 @@ def run_disclosure(run: Mapping[str, Any], *, machine: Mapping[str, Any],
         "device_name": run.get("device_name"),
         "versions": versions,
     }
+    block.update({key: run[key] for key in STREAM_FACTS if run.get(key) is not None})
     block.update(machine)
     return block
 

@@ -5,8 +5,8 @@ policy forbids any fetch, so the file works offline and makes no request. Every 
 report is escaped, and the policy lets only the page's own script and style sheet run (by hash), so
 a missed escape would still run nothing. Sections: the run table, accuracy against speed (and cost,
 when the report has cost figures), every utterance with its word alignment (sortable, filterable),
-the worst utterances with audio, skips with reasons, failures, and what the run disclosed about its
-conditions.
+the worst utterances with audio, the timelines of the slowest streamed utterances (inline SVG),
+skips with reasons, failures, and what the run disclosed about its conditions.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from asrbench.reporting.html_media import (
     find_audio,
     plots,
 )
+from asrbench.reporting.timeline import streaming_section
 
 __all__ = ["render_html", "write_html"]
 
@@ -284,6 +285,7 @@ def render_html(report: Mapping[str, Any], *, audio: AudioFiles | None = None,
         f"<h2>Accuracy against speed and cost</h2>{_plots(runs)}"
         f"{_throughput(report)}"
         f"<h2>Worst utterances</h2>{_worst(utts, found, worst)}"
+        f"{streaming_section(utts, runs=runs)}"
         f"<h2>Utterances</h2>{_utterances(utts)}"
         f"<h2>Skipped</h2>{_skips(report)}"
         f"<h2>Failures</h2>{_failures(report)}"

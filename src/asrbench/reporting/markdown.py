@@ -71,6 +71,7 @@ def render_markdown(report: Mapping[str, Any], *, title: str = "asrbench") -> st
                   "Σ compute."]
     else:
         lines.append("No run produced results.")
+    lines += _streaming(runs)
     skipped = report.get("skipped") or []
     if skipped:
         lines += ["", f"**Skipped** ({len(skipped)}):", ""]
@@ -83,6 +84,33 @@ def render_markdown(report: Mapping[str, Any], *, title: str = "asrbench") -> st
                   f"/{cell(f.get('id'))}: {cell(f.get('error_type'))}: {cell(f.get('message'))}"
                   for f in failures]
     return "\n".join(lines) + "\n"
+
+
+#: Streaming figures shown in the streaming table, by their figure-table names.
+STREAMING = ("stream_first_latency_p50", "stream_first_latency_p90", "stream_commit_latency_p90",
+             "openbench_streaming_latency", "stream_end_of_utterance_latency", "stream_erasure",
+             "commit_violations", "stream_wer", "stream_wer_gap", "lag_slope")
+
+
+def _streaming(runs: list[Any]) -> list[str]:
+    """A second table for the runs that streamed: conditions, timing source, streaming figures."""
+    from asrbench.bench.figures import figure
+
+    streamed = [r for r in runs if r.get("stream_clock")]
+    if not streamed:
+        return []
+    figs = [figure(name) for name in STREAMING]
+    head = ["model", "device", "dataset", "chunk ms", "clock", "timings",
+            *[f"{f.label} ({f.unit})" for f in figs]]
+    lines = ["", "**Streaming**", "", "| " + " | ".join(cell(h) for h in head) + " |",
+             "|" + "|".join(":--" if i < 6 else "--:" for i in range(len(head))) + "|"]
+    for run in streamed:
+        row = [cell(run.get(k)) for k in ("model", "device", "dataset")]
+        row += [_fmt(run.get("stream_chunk_ms"), 0), cell(run.get("stream_clock")),
+                cell(run.get("timing_source") or "none")]
+        row += [cell(f.format(run.get(f.name))) if _number(run.get(f.name)) else "–" for f in figs]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
 
 
 def write_markdown(report: Mapping[str, Any], path: Path) -> Path:
