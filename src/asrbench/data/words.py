@@ -7,9 +7,10 @@ against the reference ends.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["WordTiming"]
+__all__ = ["WordTiming", "timed_words"]
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,14 @@ class WordTiming:
     def __post_init__(self) -> None:
         if not (0.0 <= self.start <= self.end):
             raise ValueError(f"word {self.word!r}: start {self.start} and end {self.end} out of order")
+
+
+def timed_words(words: Iterable[tuple[str, float, float]]) -> tuple[WordTiming, ...]:
+    """``(text, start, end)`` triples from an engine as word timings: text stripped, empty words
+    dropped, times clipped so that ``0 <= start <= end`` (decoders may overlap words slightly)."""
+    timings: list[WordTiming] = []
+    for text, start, end in words:
+        if text.strip():
+            begin = max(float(start), 0.0)
+            timings.append(WordTiming(text.strip(), begin, max(float(end), begin)))
+    return tuple(timings)
