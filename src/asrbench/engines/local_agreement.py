@@ -189,7 +189,7 @@ class LocalAgreementSession:
     def _cut(self, seconds: float) -> None:
         """Drop the buffer's audio up to ``seconds``: the committed words inside it leave with it."""
         audio = self._audio()
-        cut = min(max(int(round(seconds * SAMPLE_RATE)), 0), audio.size)
+        cut = min(max(round(seconds * SAMPLE_RATE), 0), audio.size)
         self._pieces = [audio[cut:]]
         self._trimmed_s += cut / SAMPLE_RATE
         self._in_buffer = 0
