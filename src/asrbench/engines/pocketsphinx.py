@@ -24,7 +24,7 @@ import numpy.typing as npt
 from asrbench.core.errors import EngineError
 from asrbench.engines.base import Engine
 from asrbench.engines.spec import ModelSpec
-from asrbench.engines.streaming import StreamPolicy, StreamUpdate
+from asrbench.engines.streaming import ComputeClock, StreamPolicy, StreamUpdate
 from asrbench.hardware.devices import Device
 
 __all__ = ["PocketsphinxEngine", "PocketsphinxStream", "pcm16"]
@@ -106,7 +106,7 @@ class PocketsphinxEngine(Engine):
 class PocketsphinxStream:
     """One utterance fed to pocketsphinx chunk by chunk (one stream per engine at a time)."""
 
-    compute_clock = "thread_cpu"
+    compute_clock: ComputeClock = "thread_cpu"
 
     def __init__(self, decoder: Any) -> None:
         self._decoder = decoder  # already inside an utterance
