@@ -239,3 +239,15 @@ def test_the_session_times_calls_on_the_engines_clock():
     assert LocalAgreementSession(Scripted(["x"]), StreamPolicy()).compute_clock == "wall"
     assert LocalAgreementSession(InThread(["x"]), StreamPolicy()).compute_clock == "thread_cpu"
     assert Scripted(["x"]).start_stream().describe()["policy"] == "local-agreement"
+
+
+def test_timed_words_are_the_texts_words_with_ordered_times():
+    from asrbench.data.words import timed_words
+
+    pieces = [(" He", 0.0, 0.2), (" old", 0.3, 0.5), ("-sposed", 0.5, 0.9), (" man.", 0.85, 1.2),
+              (" ", 1.2, 1.3), (" end", -0.1, -0.2)]
+    words = timed_words(pieces)
+    assert [w.word for w in words] == "He old-sposed man. end".split()
+    assert (words[1].start, words[1].end) == (0.3, 0.9)
+    assert words[2].start == 0.9  # an overlap with the word before is clipped
+    assert (words[3].start, words[3].end) == (1.2, 1.2)

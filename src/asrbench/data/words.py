@@ -27,11 +27,20 @@ class WordTiming:
 
 
 def timed_words(words: Iterable[tuple[str, float, float]]) -> tuple[WordTiming, ...]:
-    """``(text, start, end)`` triples from an engine as word timings: text stripped, empty words
-    dropped, times clipped so that ``0 <= start <= end`` (decoders may overlap words slightly)."""
+    """Whisper-style ``(text, start, end)`` pieces as whitespace-separated words with timings.
+
+    A piece that does not start with a space continues the word before it (Whisper splits
+    ``old-sposed`` into `` old`` and ``-sposed``), so the words are the text's own ``split()``;
+    times are clipped so that ``0 <= start <= end`` (decoders may overlap words slightly).
+    """
     timings: list[WordTiming] = []
     for text, start, end in words:
-        if text.strip():
-            begin = max(float(start), 0.0)
-            timings.append(WordTiming(text.strip(), begin, max(float(end), begin)))
+        if not text.strip():
+            continue
+        if timings and not text[:1].isspace():
+            last = timings.pop()
+            timings.append(WordTiming(last.word + text.strip(), last.start, max(float(end), last.start)))
+            continue
+        begin = max(float(start), timings[-1].end if timings else 0.0, 0.0)
+        timings.append(WordTiming(text.strip(), begin, max(float(end), begin)))
     return tuple(timings)

@@ -72,9 +72,13 @@ def align_words(audio: npt.NDArray[np.float32], transcript: str) -> tuple[WordTi
         decoder.start_utt()
         decoder.process_raw(pcm16(audio), full_utt=True)
         decoder.end_utt()
-        segments = [s for s in decoder.seg() if not s.word.startswith(("<", "["))]
+        found = decoder.seg()
     except RuntimeError as exc:
         raise EngineError(f"forced alignment failed: {exc}") from exc
+    if found is None:
+        raise EngineError("forced alignment failed: no path through the transcript's words "
+                          "(does the audio hold the transcript?)")
+    segments = [s for s in found if not s.word.startswith(("<", "["))]
     if len(segments) != len(words):
         raise EngineError(f"forced alignment failed: {len(segments)} of {len(words)} words placed "
                           "(the audio may not contain the transcript)")
