@@ -3,6 +3,7 @@ forced alignment of the smoke set."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -70,7 +71,7 @@ def test_faster_whisper_word_timings_follow_its_text(fw, smoke):
     clip = _by_id(smoke, "austen-0880")
     words = fw.transcribe_timed(clip.audio)
     assert " ".join(w.word for w in words) == fw.transcribe(clip.audio)
-    assert all(a.end <= b.start for a, b in zip(words, words[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(words))
     assert words[-1].end <= clip.duration + 0.05
 
 
@@ -109,8 +110,9 @@ def test_forced_alignment_of_the_smoke_set(smoke):
         words = align_words(clip.audio, clip.text)
         assert [w.word for w in words] == clip.text.split()
         assert all(w.start < w.end for w in words)
-        assert all(a.end <= b.start for a, b in zip(words, words[1:], strict=False))
-        assert 0.0 < words[0].start and words[-1].end <= clip.duration
+        assert all(a.end <= b.start for a, b in itertools.pairwise(words))
+        assert 0.0 < words[0].start
+        assert words[-1].end <= clip.duration
 
 
 def test_alignment_is_cached_by_audio_and_transcript(smoke, tmp_path):
