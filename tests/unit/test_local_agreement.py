@@ -232,10 +232,24 @@ def test_an_engine_without_word_timings_is_never_trimmed_nor_prompted():
     assert described["n"] == 2
 
 
-def test_the_session_times_calls_on_the_engines_clock():
+def test_the_session_times_calls_on_the_engines_clock(monkeypatch):
     class InThread(Scripted):
         compute_clock = "thread_cpu"
 
+    assert Scripted.runtime == "torch"  # a torch engine on more than one thread: the wall clock
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert LocalAgreementSession(Scripted(["x"]), StreamPolicy()).compute_clock == "wall"
+        torch.set_num_threads(1)  # torch computes in the calling thread
+        assert LocalAgreementSession(Scripted(["x"]), StreamPolicy()).compute_clock == "thread_cpu"
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.setattr(Scripted, "runtime", "ctranslate2")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    # CTranslate2 computes in its own worker thread, whatever its thread count
     assert LocalAgreementSession(Scripted(["x"]), StreamPolicy()).compute_clock == "wall"
     assert LocalAgreementSession(InThread(["x"]), StreamPolicy()).compute_clock == "thread_cpu"
     assert Scripted(["x"]).start_stream().describe()["policy"] == "local-agreement"

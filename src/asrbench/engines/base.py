@@ -183,7 +183,22 @@ class Engine(ABC):
     #: How a streaming call is timed. ``wall`` unless the engine computes in the calling thread:
     #: torch, CTranslate2 (its replica worker thread, even with one intra-op thread), ggml and MLX
     #: compute in threads of their own, whose CPU time the calling thread's clock does not see.
+    #: :meth:`stream_clock` refines it per loaded model (torch on one CPU thread).
     compute_clock: ClassVar[ComputeClock] = "wall"
+
+    def stream_clock(self) -> ComputeClock:
+        """The clock for this model's streaming calls, asked when a session opens.
+
+        torch on the CPU with one intra-op thread computes in the calling thread, so its calls are
+        timed on that thread's CPU clock (unmoved by other load); any other case keeps
+        :attr:`compute_clock`.
+        """
+        if self.runtime == "torch" and self.device.kind == "cpu" and self.compute_clock == "wall":
+            import torch
+
+            if torch.get_num_threads() == 1:
+                return "thread_cpu"
+        return self.compute_clock
     #: Whether :meth:`transcribe_prompted` passes the prompt to the model (else it is ignored).
     takes_prompt: ClassVar[bool] = False
     #: Whether :meth:`transcribe_timed` gives word timings (the policy then trims its buffer).

@@ -90,7 +90,7 @@ class LocalAgreementSession:
     def __init__(self, engine: Engine, policy: StreamPolicy) -> None:
         self._engine = engine
         self._policy = policy
-        self.compute_clock = engine.compute_clock
+        self.compute_clock = engine.stream_clock()
         self._pieces: list[npt.NDArray[np.float32]] = []
         self._new = 0  # samples since the last decode
         self._committed: list[str] = []  # every committed word, as first shown
