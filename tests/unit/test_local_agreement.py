@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import ClassVar
 
 import numpy as np
@@ -52,7 +53,9 @@ class Speaker(Engine):
     WORDS: ClassVar[list[tuple[str, float, float]]] = [
         ("one", 0.2, 0.6), ("two", 0.8, 1.2), ("three", 1.4, 1.9), ("four", 2.1, 2.5),
         ("five", 2.7, 3.1), ("six", 3.3, 3.8), ("seven", 4.0, 4.4), ("eight", 4.6, 5.0),
+        ("nine", 5.2, 5.6), ("ten", 5.8, 6.2), ("eleven", 6.4, 6.9), ("twelve", 7.1, 7.6),
     ]
+    TEXT = " ".join(w for w, _, _ in WORDS)
 
     def __init__(self) -> None:
         self.device = Device("cpu")
@@ -194,14 +197,14 @@ def test_committed_text_never_changes_and_stays_a_prefix_of_partial(script, n):
 
 def test_trims_at_the_last_committed_word_and_prompts_with_the_trimmed_text():
     engine = Speaker()
-    session = LocalAgreementSession(engine, StreamPolicy(min_chunk_s=1.0, buffer_trim_s=2.0))
-    updates = feed(session, clock_audio(5.2), 0.1)
+    session = LocalAgreementSession(engine, StreamPolicy(min_chunk_s=1.0, buffer_trim_s=3.0))
+    updates = feed(session, clock_audio(7.8), 0.1)
     final = session.finish()
-    assert final == StreamUpdate("one two three four five six seven eight",
-                                 "one two three four five six seven eight")
+    assert final == StreamUpdate(Speaker.TEXT, Speaker.TEXT)  # kept committed words not repeated
     assert all(u.committed == " ".join(u.partial.split()[:len(u.committed.split())])
                for u in updates)
     timed = [c for c in engine.calls if c[2] == "timed"]
+    assert session.decodes == len(engine.calls) == 8
     assert timed, "a buffer past buffer_trim_s is decoded with word timings"
     assert session.trimmed_s > 0
     # the cut lands at the end of a committed word, and later buffers start there
@@ -211,8 +214,11 @@ def test_trims_at_the_last_committed_word_and_prompts_with_the_trimmed_text():
     prompted = [c for c in engine.calls if c[2] == "prompted"]
     assert prompted
     assert all(c[3] for c in prompted)
-    assert prompted[0][3] == "one two three four five six seven"[:len(prompted[0][3])]
-    assert session.describe()["trimming"].startswith("at the end of the last committed word")
+    assert all(Speaker.TEXT.startswith(c[3]) for c in prompted)
+    assert session.describe()["trimming"].startswith("at the end of a committed word")
+    # every cut left at least buffer_trim_s / 2 of audio after it
+    for (start, end, *_), (next_start, *_) in itertools.pairwise(engine.calls):
+        assert next_start == start or end - next_start >= 1.5 - 1e-3
 
 
 def test_an_engine_without_word_timings_is_never_trimmed_nor_prompted():
@@ -222,8 +228,8 @@ def test_an_engine_without_word_timings_is_never_trimmed_nor_prompted():
 
     engine = Plain()
     session = LocalAgreementSession(engine, StreamPolicy(min_chunk_s=1.0, buffer_trim_s=2.0))
-    feed(session, clock_audio(5.2), 0.5)
-    assert session.finish().committed == "one two three four five six seven eight"
+    feed(session, clock_audio(7.8), 0.5)
+    assert session.finish().committed == Speaker.TEXT
     assert {c[0] for c in engine.calls} == {0.0}
     assert {c[2] for c in engine.calls} == {"plain"}
     described = session.describe()

@@ -14,8 +14,10 @@ What differs from whisper_streaming, and why:
   Words are compared case- and punctuation-blind; a committed word keeps the form it had.
 - Trimming needs to know where committed words end in the audio. An engine with word timings
   (``Engine.word_timings``: faster-whisper, openai-whisper) is asked for them once the buffer is
-  longer than ``buffer_trim_s``, and the buffer is cut at the end of the last committed word
-  (whisper_streaming's rule when no segment end lies inside the committed text). Other engines are
+  longer than ``buffer_trim_s``, and the buffer is cut at the end of a committed word, the last one
+  that leaves ``buffer_trim_s / 2`` of audio (whisper_streaming cuts at a segment end inside the
+  committed text, else at the last committed word; keeping committed words as context makes a cut
+  at an imprecise word end harmless, and needs no segments). Other engines are
   never trimmed: they re-read the whole utterance (correct, slower on long audio), and
   :meth:`~LocalAgreementSession.describe` says so.
 - The prompt is the committed text whose audio was trimmed away (its last 200 characters, as in
@@ -136,8 +138,9 @@ class LocalAgreementSession:
             **self._policy.describe(),
             "compute_clock": self.compute_clock,
             "prompt_used": self._policy.prompt and engine.takes_prompt,
-            "trimming": ("at the end of the last committed word (engine word timings), once the "
-                         "buffer is longer than buffer_trim_s" if engine.word_timings else
+            "trimming": ("at the end of a committed word leaving buffer_trim_s / 2 of audio (engine "
+                         "word timings), once the buffer is longer than buffer_trim_s"
+                         if engine.word_timings else
                          f"none: {engine.name} gives no word timings, the whole utterance is "
                          "re-read at each decode"),
         }
@@ -182,17 +185,25 @@ class LocalAgreementSession:
         self._in_buffer += agreed
         for index, tail in enumerate(self._tails):
             self._tails[index] = tail[agreed:]
-        if trim and start + agreed > 0:
-            self._cut(ends[start + agreed - 1])
+        if trim:
+            self._trim(ends[:start + agreed], audio.size / SAMPLE_RATE)
         return self._update()
 
-    def _cut(self, seconds: float) -> None:
-        """Drop the buffer's audio up to ``seconds``: the committed words inside it leave with it."""
+    def _trim(self, committed_ends: list[float], buffer_s: float) -> None:
+        """Cut at the end of the last committed word that leaves ``buffer_trim_s / 2`` of audio.
+
+        The committed words after the cut stay in the buffer, as context for the next decode (a
+        cut right after the newest word, whose timing is the least sure, loses the next word).
+        """
+        keep_from = buffer_s - self._policy.buffer_trim_s / 2
+        last = max((i for i, end in enumerate(committed_ends) if end <= keep_from), default=None)
+        if last is None:
+            return
         audio = self._audio()
-        cut = min(max(round(seconds * SAMPLE_RATE), 0), audio.size)
+        cut = min(max(round(committed_ends[last] * SAMPLE_RATE), 0), audio.size)
         self._pieces = [audio[cut:]]
         self._trimmed_s += cut / SAMPLE_RATE
-        self._in_buffer = 0
+        self._in_buffer = len(committed_ends) - (last + 1)
 
     def _commit_all(self) -> StreamUpdate:
         tail = self._tails[-1] if self._tails else []
