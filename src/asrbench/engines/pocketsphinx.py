@@ -7,7 +7,10 @@ thread, so its streaming calls are timed on that thread's CPU clock.
 
 PocketSphinx adapts its cepstral mean (CMN) from one utterance to the next, so a transcript would
 depend on the clips decoded before it; every utterance here starts from the mean the decoder had
-when loaded, so each transcript depends on its own audio only.
+when loaded, so each transcript depends on its own audio only. ``transcribe`` hands the decoder
+the whole clip (``full_utt``: the mean is taken over the clip first); a stream cannot, its mean
+adapts as audio arrives, so streamed text is worse than offline text (smoke set: 39 % against 34 %
+WER).
 
 What its stream promises: ``partial`` is the decoder's current best path; ``committed`` stays empty
 until :meth:`PocketsphinxStream.finish`, because the best path (rescored over the lattice at the
