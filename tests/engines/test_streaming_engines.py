@@ -93,7 +93,9 @@ def test_pocketsphinx_is_inaccurate_but_within_its_own_limit(sphinx, smoke):
 
 def test_pocketsphinx_streams_natively(sphinx, smoke):
     clip = _by_id(smoke, "austen-0930")
+    offline = sphinx.transcribe(clip.audio)
     session, updates, final = stream(sphinx, clip.audio)
+    assert sphinx.transcribe(clip.audio) == offline  # a stream leaves the offline decoder alone
     assert sphinx.native_streaming
     assert session.compute_clock == "thread_cpu"
     assert session.describe()["policy"] == "native"
@@ -102,6 +104,7 @@ def test_pocketsphinx_streams_natively(sphinx, smoke):
     assert all(not u.committed for u in updates)  # nothing promised until the end
     counts = score(clip.text, final.partial, NORM).words
     assert counts.reference - counts.substitutions - counts.deletions >= counts.reference / 2
+    stream(sphinx, _by_id(smoke, "austen-0880").audio)
     assert stream(sphinx, clip.audio)[2] == final  # each stream starts from the same state
 
 
