@@ -237,3 +237,20 @@ def test_suite_runs_the_tiny_checkpoint_through_the_plugin(pytester, tiny):
 
 def test_weights_are_reported_where_they_are(engine):
     assert engine.weights_device() == "cpu"
+
+
+def test_streams_through_local_agreement(engine):
+    """Plumbing only (the random model's words mean nothing): three decodes, the last one on the
+    whole clip, and the final hypothesis all committed."""
+    audio = np.random.default_rng(1).standard_normal(40_000).astype(np.float32) * 0.1
+    session = engine.start_stream()
+    assert session.compute_clock == "wall"
+    assert session.describe()["prompt_used"] is False
+    with pytest.warns(TranscriptTruncated):
+        updates = [session.accept(audio[i:i + 8000]) for i in range(0, len(audio), 8000)]
+    with pytest.warns(TranscriptTruncated):
+        final = session.finish()
+    assert session.decodes == 3  # at 1.0 s and 2.0 s (min_chunk_s), then the rest at finish
+    assert updates[0].partial == ""
+    assert final.partial == final.committed
+    assert final.committed.split()[:len(updates[-1].committed.split())] == updates[-1].committed.split()

@@ -1,4 +1,4 @@
-"""The ``asrbench`` command: convert, compare, merge, submit, plot, report, doctor.
+"""The ``asrbench`` command: convert, compare, merge, submit, plot, report, doctor, align.
 
 Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare), a shard's tests failed (submit), or
 (doctor) nothing can run, an installed engine is broken, or torch and torchaudio are not a release
@@ -156,6 +156,12 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if diagnosis.healthy else 1
 
 
+def _align(args: argparse.Namespace) -> int:
+    from asrbench.cli.align import run
+
+    return run(args.dataset, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asrbench", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -241,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="devices, engines and what can run where")
     doctor.set_defaults(func=_doctor)
+
+    align = commands.add_parser("align", help="reference word timings by forced alignment "
+                                "(pocketsphinx), written as a JSONL manifest with 'words'")
+    align.add_argument("dataset", help="'smoke', a JSONL manifest or a LibriSpeech folder")
+    align.add_argument("--out", metavar="FILE", help="write the manifest here (default: stdout)")
+    align.set_defaults(func=_align)
     return parser
 
 

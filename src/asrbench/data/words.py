@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["WordTiming", "parse_words", "read_ctm"]
+__all__ = ["WordTiming", "parse_words", "read_ctm", "timed_words"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,23 @@ def _in_order(words: list[WordTiming], where: str) -> tuple[WordTiming, ...]:
             raise ValueError(f"{where}: word {after.word!r} starts at {after.start} s, before "
                              f"the previous word {before.word!r} ({before.start} s)")
     return tuple(words)
+
+
+def timed_words(words: Iterable[tuple[str, float, float]]) -> tuple[WordTiming, ...]:
+    """Whisper-style ``(text, start, end)`` pieces as whitespace-separated words with timings.
+
+    A piece that does not start with a space continues the word before it (Whisper splits
+    ``old-sposed`` into `` old`` and ``-sposed``), so the words are the text's own ``split()``;
+    times are clipped so that ``0 <= start <= end`` (decoders may overlap words slightly).
+    """
+    timings: list[WordTiming] = []
+    for text, start, end in words:
+        if not text.strip():
+            continue
+        if timings and not text[:1].isspace():
+            last = timings.pop()
+            timings.append(WordTiming(last.word + text.strip(), last.start, max(float(end), last.start)))
+            continue
+        begin = max(float(start), timings[-1].end if timings else 0.0, 0.0)
+        timings.append(WordTiming(text.strip(), begin, max(float(end), begin)))
+    return tuple(timings)

@@ -24,8 +24,9 @@ from asrbench.core.errors import EngineError, EngineUnavailable
 from asrbench.hardware.devices import Device
 
 if TYPE_CHECKING:
+    from asrbench.data.words import WordTiming
     from asrbench.engines.spec import ModelSpec
-    from asrbench.engines.streaming import StreamPolicy, StreamSession
+    from asrbench.engines.streaming import ComputeClock, StreamPolicy, StreamSession
 
 __all__ = [
     "DECODING_DEFAULTS",
@@ -179,6 +180,38 @@ class Engine(ABC):
 
     #: Whether :meth:`start_stream` is the engine's own incremental decoder (not a policy).
     native_streaming: ClassVar[bool] = False
+    #: How a streaming call is timed. ``wall`` unless the engine computes in the calling thread:
+    #: torch, CTranslate2 (its replica worker thread, even with one intra-op thread), ggml and MLX
+    #: compute in threads of their own, whose CPU time the calling thread's clock does not see.
+    #: :meth:`stream_clock` refines it per loaded model (torch on one CPU thread).
+    compute_clock: ClassVar[ComputeClock] = "wall"
+
+    def stream_clock(self) -> ComputeClock:
+        """The clock for this model's streaming calls, asked when a session opens.
+
+        torch on the CPU with one intra-op thread computes in the calling thread, so its calls are
+        timed on that thread's CPU clock (unmoved by other load); any other case keeps
+        :attr:`compute_clock`.
+        """
+        if self.runtime == "torch" and self.device.kind == "cpu" and self.compute_clock == "wall":
+            import torch
+
+            if torch.get_num_threads() == 1:
+                return "thread_cpu"
+        return self.compute_clock
+    #: Whether :meth:`transcribe_prompted` passes the prompt to the model (else it is ignored).
+    takes_prompt: ClassVar[bool] = False
+    #: Whether :meth:`transcribe_timed` gives word timings (the policy then trims its buffer).
+    word_timings: ClassVar[bool] = False
+
+    def transcribe_prompted(self, audio: npt.NDArray[np.float32], prompt: str) -> str:
+        """Transcribe ``audio`` that continues ``prompt`` (text already said); see ``takes_prompt``."""
+        return self.transcribe(audio)
+
+    def transcribe_timed(self, audio: npt.NDArray[np.float32],
+                         prompt: str = "") -> tuple[WordTiming, ...]:
+        """Optional: the words of ``audio`` with their timings (``word_timings`` says whether)."""
+        raise NotImplementedError(f"{self.name}: the engine gives no word timings")
 
     def start_stream(self, policy: StreamPolicy | None = None) -> StreamSession:
         """Open a streaming session (see :mod:`asrbench.engines.streaming`).

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from asrbench.core.errors import EngineError
 from asrbench.data.audio import SAMPLE_RATE
 from asrbench.data.batching import join_pieces, split_pieces
+from asrbench.data.words import WordTiming, timed_words
 from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options
 from asrbench.engines.first_text import mark_first_text
 from asrbench.engines.spec import ModelSpec
@@ -87,9 +88,16 @@ class FasterWhisperEngine(Engine):
         return cls(model, device, compute_type=compute_type, threads=cpu_threads,
                    decode=decoding_options(spec), source=str(path))
 
+    takes_prompt = True
+    word_timings = True
+
     def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
+        return self.transcribe_prompted(audio, "")
+
+    def transcribe_prompted(self, audio: npt.NDArray[np.float32], prompt: str) -> str:
         segments, _ = self._model.transcribe(
-            audio, vad_filter=False, condition_on_previous_text=False, **self.decode
+            audio, vad_filter=False, condition_on_previous_text=False,
+            initial_prompt=prompt or None, **self.decode,
         )
         # faster-whisper decodes lazily: joining the generator here is the actual work.
         texts: list[str] = []
@@ -98,6 +106,14 @@ class FasterWhisperEngine(Engine):
                 mark_first_text()  # the first segment is on the host: time to first text
             texts.append(segment.text)
         return "".join(texts).strip()
+
+    def transcribe_timed(self, audio: npt.NDArray[np.float32],
+                         prompt: str = "") -> tuple[WordTiming, ...]:
+        segments, _ = self._model.transcribe(
+            audio, vad_filter=False, condition_on_previous_text=False,
+            initial_prompt=prompt or None, word_timestamps=True, **self.decode,
+        )
+        return timed_words((w.word, w.start, w.end) for s in segments for w in (s.words or ()))
 
     def weights_device(self) -> str:
         """The device CTranslate2 built the model for, with its index on CUDA."""

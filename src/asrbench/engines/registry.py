@@ -38,6 +38,7 @@ BUILTIN: dict[str, Builtin] = {
     "transformers": Builtin("asrbench.engines.hf_transformers:TransformersEngine", ("transformers", "torch")),
     "mlx_whisper": Builtin("asrbench.engines.mlx_whisper:MlxWhisperEngine", ("mlx-whisper", "mlx")),
     "whisper_cpp": Builtin("asrbench.engines.whisper_cpp:WhisperCppEngine", ("pywhispercpp",)),
+    "pocketsphinx": Builtin("asrbench.engines.pocketsphinx:PocketsphinxEngine", ("pocketsphinx",)),
 }
 
 _registered: dict[str, str | type[Engine]] = {}

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from asrbench.core.errors import EngineError, EngineUnavailable
 from asrbench.data.batching import join_pieces, split_pieces
+from asrbench.data.words import WordTiming, timed_words
 from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options, parse_bool
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir
@@ -90,14 +91,28 @@ class WhisperEngine(Engine):
                 f"{exc}); not reported as an MPS result"
             ) from exc
 
+    takes_prompt = True
+    word_timings = True
+
     def transcribe(self, audio: npt.NDArray[np.float32]) -> str:
+        return self.transcribe_prompted(audio, "")
+
+    def transcribe_prompted(self, audio: npt.NDArray[np.float32], prompt: str) -> str:
+        return str(self._run(audio, prompt, words=False)["text"]).strip()
+
+    def transcribe_timed(self, audio: npt.NDArray[np.float32],
+                         prompt: str = "") -> tuple[WordTiming, ...]:
+        result = self._run(audio, prompt, words=True)
+        return timed_words((w["word"], w["start"], w["end"])
+                           for s in result["segments"] for w in s.get("words", ()))
+
+    def _run(self, audio: npt.NDArray[np.float32], prompt: str, *, words: bool) -> dict[str, Any]:
         import whisper
 
-        result = whisper.transcribe(
+        return dict(whisper.transcribe(
             self._model, audio, fp16=self.fp16, verbose=None, condition_on_previous_text=False,
-            **self.decode,
-        )
-        return str(result["text"]).strip()
+            initial_prompt=prompt or None, word_timestamps=words, **self.decode,
+        ))
 
     def weights_device(self) -> str:
         from asrbench.hardware.runtimes import torch_module_device
