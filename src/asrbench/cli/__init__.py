@@ -1,9 +1,9 @@
 """The ``asrbench`` command: convert, compare, ab, merge, submit, plot, report, doctor.
 
 Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare, ab: a timing verdict ``slower``), a
-shard's tests failed (submit), or (doctor) nothing can run, an installed engine is broken, or torch and torchaudio are not a release
-pair; 2 bad usage or input (the message names the file or option), or a timing gate over several
-runs per side reached ``no decision``.
+shard's tests failed (submit), or (doctor) nothing can run, an installed engine is broken, or
+torch and torchaudio are not a release pair; 2 bad usage or input (the message names the file or
+option), or a timing gate over several runs per side reached ``no decision``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def _compare(args: argparse.Namespace) -> int:
                                       margin=args.margin, output=_output(args),
                                       significant=args.significant,
                                       allow_cross_machine=args.allow_cross_machine)
+    from asrbench.reporting.sides import parse_margin
+
+    parse_margin(args.margin)
     if args.paired:
         raise AsrBenchError("--paired: pairs runs of two sides; name them with RUN... --vs RUN...")
     runs = find_runs(Path(args.storage), args.runs)

@@ -126,8 +126,8 @@ def compare_sides(base: Sequence[SavedRun], new: Sequence[SavedRun], *, paired: 
             b = [v.get(fig) for v in now.values() if v]
             if all(isinstance(x, int | float) for x in (*a, *b)):
                 timing[fig] = replicate_change(
-                    [float(x) for x in a], [float(x) for x in b], figure=fig, paired=paired,
-                    margin=(margins or {}).get(fig, margin))
+                    [float(x or 0) for x in a], [float(x or 0) for x in b], figure=fig,
+                    paired=paired, margin=(margins or {}).get(fig, margin))
         first_old, first_new = next(iter(old.values())), next(iter(now.values()))
         differ = conditions_differ((first_old or {}).get("disclosure"),
                                    (first_new or {}).get("disclosure"))
