@@ -64,9 +64,11 @@ def _launch(argv: list[str], cwd: Path, log: Path) -> int:
 
 
 def run_ab(a: Side, b: Side, *, pairs: int, folder: Path, seed: int | None = None,
-           storage: Path | None = None, launch: Launch = _launch,
+           storage: Path | None = None, launch: Launch | None = None,
            say: Callable[[str], None] = print) -> AbResult:
-    """Run ``pairs`` pairs of A and B, each run in a fresh process; the reports' paths back."""
+    """Run ``pairs`` pairs of A and B, each run in a fresh process (``launch``, by default a
+    subprocess whose output goes to the run's log); the reports' paths back."""
+    launch = launch or _launch
     if pairs < 1:
         raise ConfigError(f"--pairs {pairs}: expected 1 or more (3 or more for a verdict)")
     seed = secrets.randbelow(2**32) if seed is None else seed
