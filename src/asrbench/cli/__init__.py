@@ -9,6 +9,7 @@ option), or a timing gate over several runs per side reached ``no decision``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,8 +103,12 @@ def _ab(args: argparse.Namespace) -> int:
 
     parse_margin(args.margin)  # a bad margin is refused before any run
     folder = Path(args.out or f"asrbench-ab/{datetime.now(UTC):%Y%m%dT%H%M%S}")
-    a = Side("A", args.a, args.a_python or sys.executable, Path(args.a_cwd or "."))
-    b = Side("B", args.b, args.b_python or sys.executable, Path(args.b_cwd or "."))
+    # a relative Python is relative to here, not to the side's folder (abspath: a venv's python
+    # is a symlink that must stay one)
+    a = Side("A", args.a, os.path.abspath(args.a_python) if args.a_python else sys.executable,
+             Path(args.a_cwd or "."))
+    b = Side("B", args.b, os.path.abspath(args.b_python) if args.b_python else sys.executable,
+             Path(args.b_cwd or "."))
     result = run_ab(a, b, pairs=args.pairs, folder=folder, seed=args.seed,
                     storage=None if args.no_save else Path(args.storage),
                     say=lambda line: print(line, file=sys.stderr))
