@@ -126,8 +126,9 @@ def format_rates(found: dict[str, object], total: int) -> str:
     alarms_un = un.get("slower", 0) + un.get("faster", 0)
     return "\n".join([
         f"{found['rounds']} rounds; every choice of {found['per_side']} rounds: {total} "
-        f"comparisons (overlapping), margin {100 * float(found['margin']):g} % "  # type: ignore[arg-type]
-        f"RTF: A {found['rtf']['a']}, A' {found['rtf']['a2']}, B {found['rtf']['b']}",  # type: ignore[index]
+        f"comparisons (overlapping), margin {100 * float(found['margin']):g} %",  # type: ignore[arg-type]
+        f"RTF per round: A {found['rtf']['a']}, A' {found['rtf']['a2']}, "  # type: ignore[index]
+        f"B {found['rtf']['b']}",  # type: ignore[index]
         f"A/A false alarms (paired, as ab): {alarms}/{total}  {aa}",
         f"A/A false alarms (unpaired, Welch): {alarms_un}/{total}  {un}",
         f"A/B detection of the slowdown (paired): {ab.get('slower', 0)}/{total}  {ab}",

@@ -39,10 +39,21 @@ def parse_margin(text: str) -> float:
 
 def timing_figures() -> list[str]:
     """The timing figures judged run by run: RTF, the latency figures and every timing figure of
-    the table where lower is better."""
+    the table where lower is better (idle power is a condition of the machine, not judged)."""
     return ["rtf", "latency_p50", "latency_p95", "latency_mean",
             *(f.name for f in figure_table.figures() if f.timing and f.lower_is_better
+              and not f.name.endswith("idle_watts")  # a condition, not a cost
               and f.name not in ("rtf", "latency_p50", "latency_p95", "latency_mean"))]
+
+
+def _label(name: str) -> str | None:
+    """The figure's label from the table (``CPU s``), for the latency figures and RTF none."""
+    if name in ("rtf", "latency_p50", "latency_p95", "latency_mean"):
+        return None
+    try:
+        return figure_table.figure(name).label
+    except KeyError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,7 @@ def compare_sides(base: Sequence[SavedRun], new: Sequence[SavedRun], *, paired: 
             if all(isinstance(x, int | float) for x in (*a, *b)):
                 timing[fig] = replicate_change(
                     [float(x or 0) for x in a], [float(x or 0) for x in b], figure=fig,
-                    paired=paired, margin=(margins or {}).get(fig, margin))
+                    paired=paired, margin=(margins or {}).get(fig, margin), label=_label(fig))
         first_old, first_new = next(iter(old.values())), next(iter(now.values()))
         differ = conditions_differ((first_old or {}).get("disclosure"),
                                    (first_new or {}).get("disclosure"))
@@ -174,7 +185,8 @@ def side_failures(rows: list[SideRow], gates: list[Gate], *, significant_only: b
                                   "not like for like (pass --allow-cross-machine to gate anyway)")
             judged[gate] += 1
             at_gate = replicate_change(change.base, change.new, figure=change.figure,
-                                       paired=change.paired, margin=gate.limit / 100)
+                                       paired=change.paired, margin=gate.limit / 100,
+                                       label=change.label)
             if at_gate.verdict == "slower":
                 failed.append(f"{where}: {at_gate} breaks {gate}")
             elif at_gate.verdict == "no decision":

@@ -56,6 +56,8 @@ class RunLevelChange:
     reason: str | None
     runs_needed: int | None
     level: float = 0.95
+    #: How the figure is named in print (``RTF``, ``core-h/audio-h``); the name when absent.
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -71,7 +73,7 @@ class RunLevelChange:
         return _cv(self.new)
 
     def __str__(self) -> str:
-        label = _LABELS.get(self.figure, self.figure)
+        label = self.label or _LABELS.get(self.figure, self.figure)
         runs = (f"{len(self.base)} paired runs" if self.paired
                 else f"{len(self.base)} vs {len(self.new)} runs")
         if self.ratio is None:
@@ -131,7 +133,8 @@ def judge(low: float, high: float, margin: float) -> str:
 
 
 def replicate_change(base: Sequence[float], new: Sequence[float], *, figure: str,
-                     paired: bool, margin: float = 0.05, level: float = 0.95) -> RunLevelChange:
+                     paired: bool, margin: float = 0.05, level: float = 0.95,
+                     label: str | None = None) -> RunLevelChange:
     """The run-level change of ``figure`` from the ``base`` runs to the ``new`` runs.
 
     ``paired``: ``base[i]`` and ``new[i]`` ran back to back (equal lengths required).
@@ -145,7 +148,7 @@ def replicate_change(base: Sequence[float], new: Sequence[float], *, figure: str
     def undecided(reason: str, ratio: float | None = None, low: float | None = None,
                   high: float | None = None, needed: int | None = None) -> RunLevelChange:
         return RunLevelChange(figure, old, now, paired, margin, ratio, low, high, "no decision",
-                              reason, needed, level)
+                              reason, needed, level, label)
 
     if not old or not now:
         return undecided("no run on one side")
@@ -175,7 +178,7 @@ def replicate_change(base: Sequence[float], new: Sequence[float], *, figure: str
     if verdict == "no decision":
         return undecided("the interval crosses the margin", ratio, low, high, needed)
     return RunLevelChange(figure, old, now, paired, margin, ratio, low, high, verdict, None, None,
-                          level)
+                          level, label)
 
 
 def _welch_df(va: float, na: int, vb: float, nb: int) -> float:
