@@ -154,6 +154,8 @@ def test_sides_take_globs_and_the_wer_test_pools_every_run(tmp_path, capsys):
     assert code == 1
     with pytest.raises(SystemExit):
         main(["compare", "--vs"])
+    assert main(["compare", "--vs", str(tmp_path / "b-01.json")]) == 2
+    assert "--vs: name side A's runs before it" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "zzz-*.json"), "--vs", "x"]) == 2
     assert "matches no file" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "a-*.json"), "--vs", str(tmp_path / "b-0[12].json"),

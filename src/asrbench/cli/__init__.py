@@ -51,6 +51,8 @@ def _compare(args: argparse.Namespace) -> int:
     if args.vs:
         from asrbench.cli.ab import compare_sides_and_gate
 
+        if not args.runs:
+            raise AsrBenchError("--vs: name side A's runs before it: compare A1 A2 A3 --vs B1 B2 B3")
         base = find_runs(Path(args.storage), args.runs)
         new = find_runs(Path(args.storage), args.vs)
         return compare_sides_and_gate(base, new, gates=gates, paired=args.paired,
