@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     ab.add_argument("--pairs", type=int, required=True, help="pairs of runs (3 or more for a "
                     "verdict)")
     ab.add_argument("--a", required=True, metavar="PYTEST_ARGS", help="side A (the baseline): "
-                    "pytest arguments, quoted as one string")
+                    "pytest arguments, quoted as one string (--a='-m cpu ...' when they start "
+                    "with a dash)")
     ab.add_argument("--b", required=True, metavar="PYTEST_ARGS", help="side B: pytest arguments")
     ab.add_argument("--a-python", help="side A's Python (default: this one); e.g. another "
                     "checkout's virtual environment")
