@@ -206,7 +206,12 @@ def runs_to_decide(log_ratio: float, sd: float, margin: float, *, paired: bool,
     room = min(abs(log_ratio - edge), abs(log_ratio + edge))
     if sd <= 0 or room <= 0:
         return None
-    for n in range(MIN_RUNS, MAX_RUNS + 1):
+    # t is never below the normal quantile: no count under the normal interval's can decide
+    z = t_quantile(0.5 + level / 2, 1e9)
+    start = math.ceil((z * sd / room) ** 2 * (1 if paired else 2))
+    if start > MAX_RUNS:
+        return None
+    for n in range(max(MIN_RUNS, start), MAX_RUNS + 1):
         df = n - 1 if paired else 2 * n - 2
         se = sd / math.sqrt(n) if paired else sd * math.sqrt(2 / n)
         if t_quantile(0.5 + level / 2, df) * se < room:

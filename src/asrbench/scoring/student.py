@@ -9,6 +9,7 @@ bisection, to 1e-12. pyperf ships a table of the same quantiles for the same rea
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 __all__ = ["t_cdf", "t_quantile"]
 
@@ -53,6 +54,7 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+@lru_cache(maxsize=4096)
 def t_quantile(p: float, df: float) -> float:
     """The ``p`` quantile of Student's t with ``df`` degrees of freedom (``t_quantile(0.975, 2)``
     is 4.303)."""
