@@ -1,14 +1,17 @@
-"""The ``asrbench`` command: convert, compare, merge, submit, plot, report, doctor, align.
+"""The ``asrbench`` command: convert, compare, ab, merge, submit, plot, report, doctor, align.
 
-Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare), a shard's tests failed (submit), or
-(doctor) nothing can run, an installed engine is broken, or torch and torchaudio are not a release
-pair; 2 bad usage or input (the message names the file or option).
+Exit codes: 0 success; 1 a ``--fail-on`` gate broke (compare, ab: a timing verdict ``slower``), a
+shard's tests failed (submit), or (doctor) nothing can run, an installed engine is broken, or
+torch and torchaudio are not a release pair; 2 bad usage or input (the message names the file or
+option), or a timing gate over several runs per side reached ``no decision``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asrbench.core.errors import AsrBenchError
@@ -45,6 +48,22 @@ def _compare(args: argparse.Namespace) -> int:
     from asrbench.reporting.history import find_runs
 
     gates = [compare.parse_gate(g) for g in args.fail_on]
+    if args.vs:
+        from asrbench.cli.ab import compare_sides_and_gate
+
+        if not args.runs:
+            raise AsrBenchError("--vs: name side A's runs before it: compare A1 A2 A3 --vs B1 B2 B3")
+        base = find_runs(Path(args.storage), args.runs)
+        new = find_runs(Path(args.storage), args.vs)
+        return compare_sides_and_gate(base, new, gates=gates, paired=args.paired,
+                                      margin=args.margin, output=_output(args),
+                                      significant=args.significant,
+                                      allow_cross_machine=args.allow_cross_machine)
+    from asrbench.reporting.sides import parse_margin
+
+    parse_margin(args.margin)
+    if args.paired:
+        raise AsrBenchError("--paired: pairs runs of two sides; name them with RUN... --vs RUN...")
     runs = find_runs(Path(args.storage), args.runs)
     rows = compare.compare_runs(runs)
     if args.csv or args.format == "csv":
@@ -57,6 +76,10 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"baseline {runs[0].name}")
         print(compare_format.format_table(rows, runs))
     notes: list[str] = []
+    if any(compare.is_timing(g.metric) for g in gates):
+        notes.append("a timing gate on one run against one run cannot separate run-to-run spread "
+                     "from a change; for a verdict compare 3 or more runs per side "
+                     "('asrbench compare A1 A2 A3 --vs B1 B2 B3', or 'asrbench ab')")
     try:
         broken = compare.failures(rows, gates, significant_only=args.significant,
                                   allow_cross_machine=args.allow_cross_machine, notes=notes)
@@ -66,6 +89,37 @@ def _compare(args: argparse.Namespace) -> int:
     for message in broken:
         print(f"FAIL {message}", file=sys.stderr)
     return 1 if broken else 0
+
+
+def _output(args: argparse.Namespace) -> str:
+    return "csv" if args.csv else "json" if args.json else str(args.format)
+
+
+def _ab(args: argparse.Namespace) -> int:
+    from asrbench.cli.ab import Side, compare_sides_and_gate, run_ab
+    from asrbench.reporting import compare
+    from asrbench.reporting.history import load_run
+
+    gates = [compare.parse_gate(g) for g in args.fail_on]
+    from asrbench.reporting.sides import parse_margin
+
+    parse_margin(args.margin)  # a bad margin is refused before any run
+    folder = Path(args.out or f"asrbench-ab/{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    # a relative Python is relative to here, not to the side's folder (abspath: a venv's python
+    # is a symlink that must stay one)
+    a = Side("A", args.a, os.path.abspath(args.a_python) if args.a_python else sys.executable,
+             Path(args.a_cwd or "."))
+    b = Side("B", args.b, os.path.abspath(args.b_python) if args.b_python else sys.executable,
+             Path(args.b_cwd or "."))
+    result = run_ab(a, b, pairs=args.pairs, folder=folder, seed=args.seed,
+                    storage=None if args.no_save else Path(args.storage),
+                    say=lambda line: print(line, file=sys.stderr))
+    print(f"seed {result.seed}; orders {' '.join(result.orders)}; again: asrbench compare "
+          f"{result.folder}/a-*.json --vs {result.folder}/b-*.json --paired", file=sys.stderr)
+    return compare_sides_and_gate([load_run(p) for p in result.reports_a],
+                                  [load_run(p) for p in result.reports_b], gates=gates,
+                                  paired=True, margin=args.margin, output=_output(args),
+                                  significant=args.significant)
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -176,8 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     storage_help = "pytest-benchmark storage folder (default: .benchmarks)"
     compare = commands.add_parser("compare", help="WER/RTF of saved runs side by side")
-    compare.add_argument("runs", nargs="*", help="run ids or files; first is the baseline "
-                         "(default: the two most recent)")
+    compare.add_argument("runs", nargs="*", help="run ids, files or globs; first is the baseline "
+                         "(default: the two most recent); with --vs, side A's runs")
+    compare.add_argument("--vs", nargs="+", metavar="RUN", help="side B's runs (ids, files or "
+                         "globs): each run a replicate, timings judged run by run (3+ per side "
+                         "for a verdict)")
+    compare.add_argument("--paired", action="store_true", help="with --vs: the i-th runs of A "
+                         "and B ran back to back (as 'asrbench ab' runs them)")
+    compare.add_argument("--margin", default="5%", help="with --vs: the practical margin of a "
+                         "timing verdict (default: 5%%)")
     compare.add_argument("--storage", default=".benchmarks", help=storage_help)
     form = compare.add_mutually_exclusive_group()
     form.add_argument("--csv", action="store_true", help="CSV output")
@@ -187,13 +248,48 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--fail-on", action="append", default=[], metavar="GATE",
                          help="exit 1 when a run regresses: wer:+0.5 (points), rtf:+10%% "
                          "(relative), or any lower-is-better figure "
-                         "(core_hours_per_audio_hour:+10%%); repeatable")
+                         "(core_hours_per_audio_hour:+10%%); with --vs a timing gate fails on "
+                         "'slower', exits 2 on 'no decision'; repeatable")
     compare.add_argument("--significant", action="store_true",
                          help="a WER, RTF or core-hours gate fires only on a significant rise "
                          "(paired bootstrap)")
     compare.add_argument("--allow-cross-machine", action="store_true",
                          help="let timing gates compare runs timed on different machines")
     compare.set_defaults(func=_compare)
+
+    ab = commands.add_parser("ab", help="run two pytest commands alternately (fresh processes, "
+                             "shuffled order) and judge their timings pair by pair")
+    ab.add_argument("--pairs", type=int, required=True, help="pairs of runs (3 or more for a "
+                    "verdict)")
+    ab.add_argument("--a", required=True, metavar="PYTEST_ARGS", help="side A (the baseline): "
+                    "pytest arguments, quoted as one string (--a='-m cpu ...' when they start "
+                    "with a dash)")
+    ab.add_argument("--b", required=True, metavar="PYTEST_ARGS", help="side B: pytest arguments")
+    ab.add_argument("--a-python", help="side A's Python (default: this one); e.g. another "
+                    "checkout's virtual environment")
+    ab.add_argument("--b-python", help="side B's Python (default: this one)")
+    ab.add_argument("--a-cwd", help="side A's working folder (default: here)")
+    ab.add_argument("--b-cwd", help="side B's working folder (default: here)")
+    ab.add_argument("--seed", type=int, help="seed of the order within each pair (default: "
+                    "drawn, then printed)")
+    ab.add_argument("--out", help="folder of the runs' reports and logs (default: "
+                    "asrbench-ab/<UTC time>)")
+    ab.add_argument("--storage", default=".benchmarks", help=storage_help + "; each run is "
+                    "also saved there, labelled ab-SEED-a or ab-SEED-b")
+    ab.add_argument("--no-save", action="store_true", help="do not save the runs into the storage")
+    ab.add_argument("--margin", default="5%", help="practical margin of a timing verdict "
+                    "(default: 5%%)")
+    ab.add_argument("--fail-on", action="append", default=[], metavar="GATE",
+                    help="rtf:+5%%: exit 1 on 'slower', 2 on 'no decision'; wer:+0.5 (points); "
+                    "repeatable")
+    ab.add_argument("--significant", action="store_true",
+                    help="a WER gate fires only on a significant rise")
+    ab_form = ab.add_mutually_exclusive_group()
+    ab_form.add_argument("--json", action="store_true", help="JSON output")
+    ab_form.add_argument("--csv", action="store_true", help="CSV output")
+    ab_form.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table",
+                         help="output format (default: table)")
+    ab.set_defaults(func=_ab)
 
     merge = commands.add_parser("merge", help="combine --asr-shard reports into one run")
     merge.add_argument("reports", nargs="+", help="shard reports (--asr-report files or saved "

@@ -306,7 +306,8 @@ OPTIONS: tuple[Option, ...] = (
            default=False, switch=True),
     Option("asr-baseline-rtf-margin", "baseline_rtf_margin", "also gate RTF: the rise allowed "
            "above the baseline's, in percent of it (10: ten percent); baseline and run must be "
-           "timed on the same machine", _percent, metavar="PERCENT"),
+           "timed on the same machine. One run against one run cannot separate run-to-run "
+           "spread from a change: for a verdict use 'asrbench ab'", _percent, metavar="PERCENT"),
     Option("asr-shard", "shard", "run shard I of N of every dataset, balanced by audio duration "
            "(merge the shard reports with 'asrbench merge')", _shard, metavar="I/N"),
     Option("asr-cache-dir", "cache_dir", "folder for converted weights", _path,

@@ -17,7 +17,13 @@ from asrbench.reporting.compare import Row, delta, fmt_metric, identity_changes
 from asrbench.reporting.history import SavedRun
 from asrbench.scoring.significance import NO_INTERVAL
 
-__all__ = ["format_csv", "format_json", "format_markdown", "format_table"]
+__all__ = ["NO_VERDICT", "ONE_RUN", "format_csv", "format_json", "format_markdown", "format_table"]
+
+#: What the within-run intervals are: how precisely one run was timed over its utterances.
+ONE_RUN = "precision of one run"
+#: Why one run against one run gives no timing verdict.
+NO_VERDICT = ("one run against one run cannot separate run-to-run spread from a change; "
+              "compare 3+ runs per side: compare A1 A2 A3 --vs B1 B2 B3, or asrbench ab")
 
 
 def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
@@ -62,13 +68,15 @@ def format_table(rows: list[Row], runs: list[SavedRun] | None = None) -> str:
                 timing = row.timing.get(run_id)
                 dr = delta(base, value, "rtf")
                 if timing is not None:
-                    text += "".join(f"\n      {change}{other}" for change in timing)
+                    text += "".join(f"\n      {ONE_RUN}: {change}{other}" for change in timing)
                 elif dr is not None and base.get("rtf"):
                     text += (f"\n      ΔRTF {100 * dr / base['rtf']:+.0f}% (no common timed "
                              f"utterances to test){other}")
                 cpu = row.cpu.get(run_id)
                 if cpu is not None:
-                    text += f"\n      {cpu}{other}"
+                    text += f"\n      {ONE_RUN}: {cpu}{other}"
+                if timing is not None or cpu is not None:
+                    text += f"\n      timing verdict: no decision ({NO_VERDICT})"
                 costs = _cost_changes(base, value)
                 if costs:
                     text += f"\n      {costs}{other}"
@@ -114,6 +122,8 @@ def _timing_fields(row: Row, run_id: str, is_baseline: bool) -> dict[str, Any]:
         out[f"{name}_p_value"] = change.p_value if change else None
         out[f"{name}_significant"] = change.significant if change else None
     out["timing_paired_utterances"] = timing[0].utterances if timing else None
+    out["timing_verdict"] = None if is_baseline else "no decision"
+    out["timing_verdict_reason"] = None if is_baseline else NO_VERDICT
     out["timing_note"] = (NO_INTERVAL if timing is not None and timing[0].low is None else None)
     cpu = None if is_baseline else row.cpu.get(run_id)
     out["delta_core_hours_pct"] = _pct_or_none(cpu.change if cpu else None)

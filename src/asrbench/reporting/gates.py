@@ -12,6 +12,8 @@ utterances both runs timed (:func:`asrbench.scoring.significance.paired_timing`)
 ``--asr-baseline-significant`` only when that change is significant. Timings compare only on one
 machine: a baseline timed on another host, or a run whose timings xdist workers share, is refused
 (:func:`check_timing_gate`), and a baseline whose own timings were shared fails the test saying so.
+One run against one run cannot separate run-to-run spread from a change, and every RTF failure
+says so and points to ``asrbench ab``, which judges replicate runs of both versions.
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ from asrbench.scoring.metrics import Counts
 if TYPE_CHECKING:
     from asrbench.bench.results import RunKey, RunSummary
 
-__all__ = ["Baseline", "baseline_for", "check_timing_gate", "load_baseline"]
+__all__ = ["ONE_AGAINST_ONE", "Baseline", "baseline_for", "check_timing_gate", "load_baseline"]
+
+#: Said with every RTF failure of this gate: what one baseline run cannot tell.
+ONE_AGAINST_ONE = ("note: one run against one run cannot separate run-to-run spread from a "
+                   "change (the interval is the precision of one run); for a verdict run both "
+                   "versions interleaved with 'asrbench ab --pairs 5'")
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,7 @@ class Baseline:
             detail = "; the baseline has no per-utterance latencies to test significance on"
         else:
             detail = "; no utterance was timed in both runs to test significance on"
+        detail += f"; {ONE_AGAINST_ONE}"
         differ = self._conditions_differ(summary)
         if differ:
             detail += f"; conditions differ: {'; '.join(differ)}"

@@ -83,8 +83,9 @@ def _name(path: Path) -> str:
 
 
 def find_runs(storage: Path, selectors: list[str]) -> list[SavedRun]:
-    """Runs named by ``[MACHINE/]ID`` (``0003``, ``Linux-CPython-3.12-64bit/0003``), id prefix or
-    path; with none named, the two most recent (by the time they were saved).
+    """Runs named by ``[MACHINE/]ID`` (``0003``, ``Linux-CPython-3.12-64bit/0003``), id prefix,
+    path, or glob (``ab/a-*.json`` on disk, else ``*_ab-a*`` over the storage's run files, in
+    name order); with none named, the two most recent (by the time they were saved).
 
     An id that more than one machine folder holds is refused unless its machine is named.
     """
@@ -97,6 +98,9 @@ def find_runs(storage: Path, selectors: list[str]) -> list[SavedRun]:
     chosen: list[SavedRun] = []
     for selector in selectors:
         candidate = Path(selector)
+        if any(c in selector for c in "*?[") and not candidate.is_file():
+            chosen += _glob_runs(storage, files, selector)
+            continue
         if candidate.is_file():
             chosen.append(load_run(candidate))
             continue
@@ -112,3 +116,18 @@ def find_runs(storage: Path, selectors: list[str]) -> list[SavedRun]:
                               f"({', '.join(machines)}); name it as MACHINE/{run}")
         chosen.append(load_run(matches[-1]))
     return chosen
+
+
+def _glob_runs(storage: Path, files: list[Path], pattern: str) -> list[SavedRun]:
+    """A glob's runs: files it matches on disk, else saved runs whose ``MACHINE/FILE`` or file
+    name it matches."""
+    from fnmatch import fnmatch
+    from glob import glob
+
+    on_disk = sorted(Path(p) for p in glob(pattern) if Path(p).is_file())
+    found = on_disk or [p for p in files if fnmatch(f"{p.parent.name}/{p.name}", pattern)
+                        or fnmatch(p.name, pattern) or fnmatch(_name(p), pattern)]
+    if not found:
+        raise ConfigError(f"run {pattern!r}: the pattern matches no file and no run saved in "
+                          f"{storage}")
+    return [load_run(p) for p in found]
