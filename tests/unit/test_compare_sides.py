@@ -172,3 +172,21 @@ def test_two_run_form_says_one_run_cannot_separate_spread_from_change(tmp_path, 
     err = capsys.readouterr().err
     assert "one run against one run cannot separate run-to-run spread from a change" in err
     assert "asrbench ab" in err
+
+
+def test_the_wer_test_weighs_sides_of_unequal_run_counts_alike(tmp_path):
+    # the paired bootstrap divides both sides' errors by side A's words: 3 runs against 4 must
+    # not read as a third more errors on B
+    a = [load_run(Path(p)) for p in _files(tmp_path, "a", [1.0, 1.01, 0.99], errors=2)]
+    b = [load_run(Path(p)) for p in _files(tmp_path, "b", [1.0, 1.01, 0.99, 1.0], errors=2)]
+    [row] = sides.compare_sides(a, b, paired=False, resamples=1000)
+    assert row.wer is not None
+    assert (row.wer.delta, row.wer.low, row.wer.high) == (0.0, 0.0, 0.0)
+    assert not row.wer.significant
+    worse = [load_run(Path(p)) for p in _files(tmp_path, "w", [1.0] * 5, errors=3)]
+    [row] = sides.compare_sides(a, worse, paired=False, resamples=1000)
+    assert row.wer is not None
+    assert row.wer.delta == pytest.approx(100 * (3 - 2) / 270)
+    assert row.wer.low is not None
+    assert row.wer.high is not None
+    assert row.wer.low <= row.wer.delta <= row.wer.high
