@@ -7,6 +7,7 @@ import copy
 import json
 import math
 import random
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,8 @@ def _files(tmp_path: Path, side: str, scales: list[float], **kwargs: Any) -> lis
     out = []
     for index, scale in enumerate(scales, start=1):
         path = tmp_path / f"{side}-{index:02d}.json"
-        path.write_text(json.dumps(_report(scale, seed=hash((side, index)) % 1000, **kwargs)))
+        path.write_text(json.dumps(_report(scale, seed=zlib.crc32(f"{side}-{index}".encode()),
+                                            **kwargs)))
         out.append(str(path))
     return out
 
