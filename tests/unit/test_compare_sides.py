@@ -174,6 +174,17 @@ def test_two_run_form_says_one_run_cannot_separate_spread_from_change(tmp_path, 
     err = capsys.readouterr().err
     assert "one run against one run cannot separate run-to-run spread from a change" in err
     assert "asrbench ab" in err
+    # the within-run intervals are labelled for what they are, and no verdict is given
+    assert main(["compare", *a, *b]) == 0
+    table = capsys.readouterr().out
+    assert "      precision of one run: ΔRTF +" in table
+    assert "      timing verdict: no decision (one run against one run cannot separate" in table
+    assert main(["compare", *a, *b, "--json"]) == 0
+    base, new = json.loads(capsys.readouterr().out)
+    assert (base["timing_verdict"], base["timing_verdict_reason"]) == (None, None)
+    assert new["timing_verdict"] == "no decision"
+    assert new["timing_verdict_reason"].startswith("one run against one run cannot separate")
+    assert new["rtf_significant"] is True  # what the precision of one run alone would say
 
 
 def test_the_wer_test_weighs_sides_of_unequal_run_counts_alike(tmp_path):
