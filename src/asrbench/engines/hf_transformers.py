@@ -7,8 +7,9 @@ or a Hub id (``distil-whisper/distil-small.en``) loads as it is, from the local 
 never online under ``HF_HUB_OFFLINE``; only ``.safetensors`` weights are loaded.
 
 Decoding follows the shared Whisper defaults: English, greedy (``num_beams=1``), temperature 0 with
-no fallback, no timestamps. Each clip is cut into 30-second windows, each padded to 30 s as Whisper
-expects; ``transcribe_batch`` runs every window of every clip in one ``generate`` call.
+no fallback, no timestamps, on the same log-Mel windows as openai-whisper
+(:mod:`asrbench.engines.hf_whisper`); ``transcribe_batch`` runs every window of every clip in one
+``generate`` call.
 
 Devices are asked of torch (CPU, CUDA, MPS). Precision: float16 on CUDA, float32 on the CPU and MPS
 unless ``dtype`` says otherwise. On MPS the model is probed with one decode; a failure skips.
@@ -23,9 +24,8 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from asrbench.core.errors import ConfigError, EngineError, EngineUnavailable
+from asrbench.core.errors import EngineError, EngineUnavailable
 from asrbench.data.audio import SAMPLE_RATE
-from asrbench.data.batching import join_pieces, split_pieces
 from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir, fetch
@@ -66,13 +66,14 @@ class TransformersEngine(Engine):
 
     def __init__(self, model: Any, processor: tuple[Any, Any], device: Device, *, dtype: str,
                  decode: dict[str, Any], source: str) -> None:
+        from asrbench.engines.hf_whisper import WhisperRunner
+
         self._model = model
-        self._features, self._tokenizer = processor
         self.device = device
         self.dtype = dtype
         self.decode = decode
         self.source = source
-        self._generate = _generate_kwargs(model.generation_config, decode, source)
+        self.runner = WhisperRunner(model, processor, decode, f"transformers:{source}")
 
     @classmethod
     def load(cls, spec: ModelSpec, device: Device) -> TransformersEngine:
@@ -119,18 +120,7 @@ class TransformersEngine(Engine):
         return self.transcribe_batch([audio])[0]
 
     def transcribe_batch(self, audio: Sequence[npt.NDArray[np.float32]]) -> list[str]:
-        if not audio:
-            return []
-        import torch
-
-        pieces, owners = split_pieces(audio)
-        features = self._features([np.asarray(p) for p in pieces], sampling_rate=SAMPLE_RATE,
-                                  return_tensors="pt").input_features
-        features = features.to(self._model.device, dtype=self._model.dtype)
-        with torch.inference_mode():
-            ids = self._model.generate(features, **self._generate)
-        texts = self._tokenizer.batch_decode(ids, skip_special_tokens=True)
-        return [text.strip() for text in join_pieces(texts, owners, len(audio))]
+        return self.runner.transcribe_batch(audio) if audio else []
 
     def weights_device(self) -> str:
         from asrbench.hardware.runtimes import torch_module_device
@@ -149,25 +139,6 @@ class TransformersEngine(Engine):
             "model_path": self.source,
             "decoding": dict(self.decode),
         }
-
-
-def _generate_kwargs(config: Any, decode: dict[str, Any], source: str) -> dict[str, Any]:
-    """``generate`` arguments for the shared decoding options."""
-    temperature = float(decode["temperature"])
-    kwargs: dict[str, Any] = {
-        "num_beams": int(decode["beam_size"]),
-        "do_sample": temperature > 0,
-        "return_timestamps": not decode["without_timestamps"],
-    }
-    if temperature > 0:
-        kwargs["temperature"] = temperature
-    language = decode["language"]
-    if getattr(config, "is_multilingual", True):
-        kwargs.update(language=language, task="transcribe")
-    elif language != "en":
-        raise ConfigError(f"transformers:{source}: an English-only model cannot transcribe "
-                          f"language={language!r}; use language=en")
-    return kwargs
 
 
 def _local_folder(name: str) -> Path | None:
