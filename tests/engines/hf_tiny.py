@@ -30,7 +30,7 @@ def _conformer() -> dict[str, int]:
             "intermediate_size": 64}
 
 
-def wav2vec2_ctc(folder: Path) -> None:
+def wav2vec2_ctc(folder: Path, *, hubert: bool = False) -> None:
     import transformers as t
 
     vocab = {"<pad>": 0, "<unk>": 1, "|": 2, **{c: i + 3 for i, c in enumerate(LETTERS)}}
@@ -39,12 +39,13 @@ def wav2vec2_ctc(folder: Path) -> None:
     features = t.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
                                           do_normalize=True, return_attention_mask=True)
     t.Wav2Vec2Processor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(folder)
-    config = t.Wav2Vec2Config(
+    config = (t.HubertConfig if hubert else t.Wav2Vec2Config)(
         vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
         intermediate_size=64, conv_dim=(16, 16), conv_stride=(8, 8), conv_kernel=(16, 8),
         feat_extract_norm="layer", do_stable_layer_norm=True, num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2, pad_token_id=0, architectures=["Wav2Vec2ForCTC"])
-    t.Wav2Vec2ForCTC(config).save_pretrained(folder)
+        num_conv_pos_embedding_groups=2, pad_token_id=0,
+        architectures=["HubertForCTC" if hubert else "Wav2Vec2ForCTC"])
+    (t.HubertForCTC if hubert else t.Wav2Vec2ForCTC)(config).save_pretrained(folder)
 
 
 def parakeet_ctc(folder: Path) -> None:
@@ -59,6 +60,22 @@ def parakeet_ctc(folder: Path) -> None:
         encoder_config={**_conformer(), "subsampling_conv_channels": 8},
         architectures=["ParakeetForCTC"])
     p.ParakeetForCTC(config).save_pretrained(folder)
+
+
+def parakeet_rnnt(folder: Path) -> None:
+    from transformers.models import parakeet as p
+
+    tokenizer = p.ParakeetTokenizer(tokenizer_object=_word_level(["<unk>"]), unk_token="<unk>")
+    tokenizer.add_special_tokens({"pad_token": "<pad>"})
+    p.ParakeetProcessor(feature_extractor=p.ParakeetFeatureExtractor(feature_size=80),
+                        tokenizer=tokenizer, decoder_type="rnnt").save_pretrained(folder)
+    blank = len(tokenizer)
+    config = p.ParakeetRNNTConfig(
+        vocab_size=blank + 1, blank_token_id=blank, pad_token_id=tokenizer.pad_token_id,
+        decoder_start_token_id=blank, bos_token_id=blank, eos_token_id=blank,
+        encoder_config={**_conformer(), "subsampling_conv_channels": 8},
+        decoder_hidden_size=32, num_decoder_layers=1, architectures=["ParakeetForRNNT"])
+    p.ParakeetForRNNT(config).save_pretrained(folder)
 
 
 def parakeet_tdt(folder: Path) -> None:
@@ -124,7 +141,9 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "parakeet-ctc": parakeet_ctc,
     "moonshine": moonshine,
     "parakeet-tdt": parakeet_tdt,
+    "parakeet-rnnt": parakeet_rnnt,
     "lasr-ctc": lasr_ctc,
+    "hubert-ctc": lambda folder: wav2vec2_ctc(folder, hubert=True),
 }
 
 

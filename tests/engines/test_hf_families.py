@@ -29,7 +29,8 @@ CPU = Device("cpu")
 SUITE = Path(__file__).parents[1] / "benchmarks" / "test_transcribe.py"
 ARCHITECTURES = {"wav2vec2-ctc": "Wav2Vec2ForCTC", "parakeet-ctc": "ParakeetForCTC",
                  "moonshine": "MoonshineForConditionalGeneration",
-                 "parakeet-tdt": "ParakeetForTDT", "lasr-ctc": "LasrForCTC"}
+                 "parakeet-tdt": "ParakeetForTDT", "parakeet-rnnt": "ParakeetForRNNT",
+                 "lasr-ctc": "LasrForCTC", "hubert-ctc": "HubertForCTC"}
 
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
