@@ -29,7 +29,8 @@ class Runtime:
 
 RUNTIMES = [
     Runtime("whisper"),
-    Runtime("transformers"),
+    # transformers: token for token openai-whisper's, on these clips and on short and quiet ones
+    # (tests/engines/test_reference_decoding.py), so the same words as these
     # MLX's Linux CPU build multiplies slowly (~15 s per 30-second window): one clip
     Runtime("mlx_whisper", clips=1),
     # whisper.cpp computes its own log-Mel and keeps f16 activations in places: a near-tie between
