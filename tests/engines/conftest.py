@@ -20,3 +20,20 @@ def _cache_dir(tmp_path_factory):
 def smoke():
     data = load_dataset("smoke")
     return [data.load(item) for item in data.items]
+
+
+@pytest.fixture(scope="session")
+def cpu_engine():
+    """``cpu_engine("transformers")``: that spec loaded on the CPU once per session, then shared."""
+    from asrbench.engines import engine_class, parse_model_spec
+    from asrbench.hardware.devices import Device
+
+    loaded: dict[str, object] = {}
+
+    def load(text: str):
+        if text not in loaded:
+            spec = parse_model_spec(text)
+            loaded[text] = engine_class(spec.engine).load(spec, Device("cpu"))
+        return loaded[text]
+
+    return load
