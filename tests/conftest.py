@@ -13,13 +13,14 @@
   sees a CPU-only host: CUDA and MPS are simulated absent, so the plugin's own tests give the same
   result on a CPU box, a CUDA box and an Apple-silicon Mac.
 - Skips are for absent hardware only: a skip whose reason is not a missing CUDA/MPS device fails the
-  run (an installed package that cannot import is an error, never a skip).
+  run (an installed package that cannot import is an error, never a skip). The one other allowed
+  skip is an absent system browser (``headless.NO_BROWSER``), and only while
+  ``ASRBENCH_REQUIRE_BROWSER`` is unset.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from skip_audit import SkipAudit  # type: ignore[import-not-found]
 
 _CACHE_ROOT = Path(tempfile.mkdtemp(prefix="asrbench-test-cache-"))
 for _name, _sub in (("ASRBENCH_CACHE_DIR", "asrbench"), ("HF_HOME", "huggingface"),
@@ -48,11 +51,6 @@ def _import_asrbench() -> None:
 
 
 _import_asrbench()
-
-#: Skip reasons that mean "this machine lacks the hardware" — the only skips the suite allows.
-DEVICE_SKIP = re.compile(
-    r"CUDA is not available|only \d+ CUDA device|Apple MPS is not available|"
-    r"has no MPS backend|not on this test machine", re.IGNORECASE)
 
 BENCHMARKS = Path(__file__).parent / "benchmarks"
 
@@ -107,27 +105,9 @@ def break_import(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, BaseExceptio
     return apply
 
 
-_bad_skips: list[str] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and not hasattr(report, "wasxfail"):
-        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        if not DEVICE_SKIP.search(reason):
-            _bad_skips.append(f"{report.nodeid}: {reason}")
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _bad_skips:
-        terminalreporter.section("skips that are not absent hardware", red=True)
-        for line in _bad_skips:
-            terminalreporter.write_line(line)
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(SkipAudit(), "asrbench-skip-audit")  # see tests/skip_audit.py
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_CACHE_ROOT, ignore_errors=True)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _bad_skips and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
