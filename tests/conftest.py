@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -74,11 +75,20 @@ def simulate_cpu_only_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)  # NVML, asked before any library: absent
 
 
+_frozen: list[bool] = []
+
+
 @pytest.fixture(autouse=True)
 def _cpu_only_host(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if BENCHMARKS in Path(str(request.node.path)).parents:
         return  # the benchmark suite measures the machine's real devices
     simulate_cpu_only_host(monkeypatch)
+    if not _frozen:
+        # every model release runs gc.collect(), which in this process (torch, every module)
+        # walks a few hundred thousand long-lived objects: exempted once, a collection takes
+        # microseconds instead of a quarter of a second; objects made later are collected as usual
+        gc.freeze()
+        _frozen.append(True)
 
 
 class BrokenImport:
@@ -107,6 +117,13 @@ def break_import(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, BaseExceptio
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(SkipAudit(), "asrbench-skip-audit")  # see tests/skip_audit.py
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """hypothesis's plugin imports hypothesis at the end of every run; an in-process pytester run
+    unloads what it imported, so each would import it again (seconds): imported here once."""
+    if any("pytester" in getattr(item, "fixturenames", ()) for item in session.items):
+        import hypothesis.internal.observability  # noqa: F401
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
