@@ -1,15 +1,17 @@
 """The built-in engines pass the engine contract kit (``asrbench.testing``) on real weights.
 
 faster-whisper and openai-whisper load the offline tiny.en (converted into the temporary cache the
-engine conftest sets up); LFM2.5-Audio and mlx-whisper load tiny random checkpoints built here
-(mlx's Linux CPU build takes about 15 s per call on the real tiny.en, and the kit makes four: the
-real weights run once, in tests/engines/test_same_words.py).
+engine conftest sets up); LFM2.5-Audio, transformers and mlx-whisper load tiny random checkpoints
+built here: the kit makes up to six calls, each seconds on the real tiny.en for transformers and
+about 15 s for mlx's Linux CPU build. Their real weights run in tests/engines/test_same_words.py
+(and transformers' in its batch test).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hf_tiny import build_tiny_transformers_whisper  # type: ignore[import-not-found]
 from lfm_tiny import build_tiny_lfm  # type: ignore[import-not-found]
 from mlx_tiny import build_tiny_mlx_whisper  # type: ignore[import-not-found]
 
@@ -21,6 +23,11 @@ from asrbench.testing import EngineContract
 @pytest.fixture(scope="module")
 def lfm_tiny_folder(tmp_path_factory):
     return build_tiny_lfm(tmp_path_factory.mktemp("lfm-contract") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def hf_tiny_folder(tmp_path_factory):
+    return build_tiny_transformers_whisper(tmp_path_factory.mktemp("hf-contract") / "tiny")
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +66,15 @@ class TestLfmAudioContract(EngineContract):
 
 
 class TestTransformersContract(EngineContract):
+    """A random model's words mean nothing; the contract is about the call, not the text."""
+
     @pytest.fixture
     def engine_class(self):
         return lookup("transformers")
+
+    @pytest.fixture
+    def model_spec(self, hf_tiny_folder):
+        return ModelSpec("transformers", str(hf_tiny_folder))
 
 
 class TestMlxWhisperContract(EngineContract):
