@@ -4,9 +4,10 @@
   imported twice in one process, so every test outside ``tests/benchmarks`` imports it first (in
   the CPU-only simulation below). A benchmark-only run does not: torch is then imported only by an
   engine that needs it, and a faster-whisper run's memory figures stay free of it. asrbench's own
-  modules are all imported here, once: otherwise the first in-process run's fresh copies (a
-  normaliser registry, the protocol's clock) would be unloaded and a later run would see other
-  copies, and a test file would pass only after others.
+  modules are all imported once collection has found a pytester test, before any runs: otherwise
+  the first in-process run's fresh copies (a normaliser registry, the protocol's clock) would be
+  unloaded and a later run would see other copies, and a test file would pass only after others.
+  A benchmark-only run imports only what it uses.
 - Every cache a test could write (asrbench's converted weights, Hugging Face, XDG) points into a
   temporary folder for the whole session: tests never write into the user's real cache.
 - Outside ``tests/benchmarks`` (the suite that benchmarks the real devices of the machine), every test
@@ -49,9 +50,6 @@ def _import_asrbench() -> None:
 
     for module in pkgutil.walk_packages(asrbench.__path__, "asrbench."):
         importlib.import_module(module.name)
-
-
-_import_asrbench()
 
 BENCHMARKS = Path(__file__).parent / "benchmarks"
 
@@ -120,9 +118,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """hypothesis's plugin imports hypothesis at the end of every run; an in-process pytester run
-    unloads what it imported, so each would import it again (seconds): imported here once."""
+    """Before any in-process pytester run: every asrbench module (see above), and hypothesis, which
+    its pytest plugin imports at the end of every run (seconds each time, were it unloaded)."""
     if any("pytester" in getattr(item, "fixturenames", ()) for item in session.items):
+        _import_asrbench()
         import hypothesis.internal.observability  # noqa: F401
 
 
