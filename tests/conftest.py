@@ -118,11 +118,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Before any in-process pytester run: every asrbench module (see above), and hypothesis, which
-    its pytest plugin imports at the end of every run (seconds each time, were it unloaded)."""
+    """Before any in-process pytester run: every asrbench module (see above); soxr, which asrbench
+    imports when it first resamples and which, a nanobind extension, aborts the process if imported
+    again after an in-process run unloaded it; and hypothesis, which its pytest plugin imports at
+    the end of every run (seconds each time, were it unloaded)."""
     if any("pytester" in getattr(item, "fixturenames", ()) for item in session.items):
         _import_asrbench()
         import hypothesis.internal.observability  # noqa: F401
+        import soxr  # noqa: F401
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -32,7 +32,7 @@ def test_two_workers_give_one_summary_with_the_wer_of_a_plain_run(project: pytes
     shutil.copy(STUB, project.path / "stub_engine.py")  # the workers import it from the project
     write_answers(project, two="he was an ill posed young man")  # a non-zero WER to compare
     args = [*BASE, "--asr-device", "cpu", "--asr-fast", "--benchmark-disable"]
-    plain = project.runpytest_subprocess(*args, "--asr-report", "plain.json")
+    plain = project.runpytest_inprocess(*args, "--asr-report", "plain.json")  # no xdist: in-process
     plain.assert_outcomes(passed=4)
     parallel = project.runpytest_subprocess(
         *args, "-n", "2", "--asr-report", "xdist.json", "--benchmark-json", "bench.json")
@@ -125,7 +125,8 @@ def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
 def test_usage_errors_stay_usage_errors_under_xdist(project: pytest.Pytester, args: list[str],
                                                      message: str) -> None:
     shutil.copy(STUB, project.path / "stub_engine.py")
-    result = project.runpytest_subprocess(*BASE, "--asr-device", "cpu", "-n", "2", *args)
+    # one worker finds the mistake as two would, and starts faster
+    result = project.runpytest_subprocess(*BASE, "--asr-device", "cpu", "-n", "1", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
@@ -160,7 +161,7 @@ def test_a_plain_parallel_run_ignores_asrbench_settings_it_does_not_use(
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
     pytester.makepyprojecttoml('[tool.asrbench]\nbaseline = "0001"\nbaseline_rtf_margin = 10\n'
                                'datasets = ["data/later.jsonl"]\n')
-    pytester.runpytest_subprocess("test_plain.py", "-p", "no:cacheprovider").assert_outcomes(
+    pytester.runpytest_inprocess("test_plain.py", "-p", "no:cacheprovider").assert_outcomes(
         passed=1)
     result = pytester.runpytest_subprocess("test_plain.py", "-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
