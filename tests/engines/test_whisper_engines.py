@@ -18,17 +18,17 @@ def _load(text: str):
 
 
 @pytest.fixture(scope="module")
-def fw_f32():
-    return _load("faster_whisper,compute_type=float32")
+def fw_f32(cpu_model):
+    return cpu_model("faster_whisper,compute_type=float32")
 
 
 @pytest.fixture(scope="module")
-def ow():
-    return _load("whisper")
+def ow(cpu_model):
+    return cpu_model("whisper")
 
 
-def test_faster_whisper_int8_is_accurate_on_the_smoke_set(smoke):
-    engine = _load("faster_whisper")
+def test_faster_whisper_int8_is_accurate_on_the_smoke_set(smoke, cpu_model):
+    engine = cpu_model("faster_whisper")
     assert engine.info()["compute_type"] == "int8"
     texts = [engine.transcribe(u.audio) for u in smoke]
     assert all(isinstance(t, str) and t for t in texts)  # the lazy generator was consumed

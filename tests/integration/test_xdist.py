@@ -28,6 +28,7 @@ def _report(path: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_two_workers_give_one_summary_with_the_wer_of_a_plain_run(project: pytest.Pytester) -> None:
     shutil.copy(STUB, project.path / "stub_engine.py")  # the workers import it from the project
     write_answers(project, two="he was an ill posed young man")  # a non-zero WER to compare
@@ -100,6 +101,7 @@ def test_compare_leaves_shared_timings_out_of_gates_and_like_for_like() -> None:
     assert failures([plain], [parse_gate("rtf:+10%")]) != []
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
     """``pytest -n 2`` on tests that use no asrbench fixture: no asrbench summary, no report."""
     project = pytester
@@ -116,6 +118,7 @@ def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
     bad.stderr.fnmatch_lines(["*asrbench: --asr-rounds*"])
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 @pytest.mark.parametrize(("args", "message"), [
     (["--asr-baseline", "0042"], "*asrbench: --asr-baseline: run '0042': not found*"),
     (["--asr-dataset", "data/nope.jsonl"], "*asrbench: *nope.jsonl*"),
@@ -154,6 +157,7 @@ def test_every_workers_throughput_reaches_the_one_report(project: pytest.Pyteste
     assert [r["model"] for r in data["runs"]] == ["stub:answers.json", "stub:other.json"]
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_a_plain_parallel_run_ignores_asrbench_settings_it_does_not_use(
         pytester: pytest.Pytester) -> None:
     """A project whose benchmark job sets a baseline gate and a dataset made later still runs its
@@ -167,6 +171,7 @@ def test_a_plain_parallel_run_ignores_asrbench_settings_it_does_not_use(
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_a_crashed_worker_marks_the_combined_run_incomplete(project: pytest.Pytester) -> None:
     shutil.copy(STUB, project.path / "stub_engine.py")
     write_answers(project, one="!crash")
