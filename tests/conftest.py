@@ -118,14 +118,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Before any in-process pytester run: every asrbench module (see above); soxr, which asrbench
-    imports when it first resamples and which, a nanobind extension, aborts the process if imported
-    again after an in-process run unloaded it; and hypothesis, which its pytest plugin imports at
-    the end of every run (seconds each time, were it unloaded)."""
+    """Before any in-process pytester run: every asrbench module (see above), and soxr, which
+    asrbench imports when it first resamples and which, a nanobind extension, aborts the process if
+    imported again after an in-process run unloaded it."""
     if any("pytester" in getattr(item, "fixturenames", ()) for item in session.items):
         _import_asrbench()
-        import hypothesis.internal.observability  # noqa: F401
         import soxr  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _pytester_runs_without_hypothesis(request: pytest.FixtureRequest,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytester's runs (in-process and subprocess) load no hypothesis plugin, as this repository's
+    own runs do not (pyproject.toml): it imports all of hypothesis at the end of each run, and an
+    in-process run ended by a usage error leaves hypothesis counting itself still initialising,
+    which fails the property tests that run later."""
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when it starts
+        addopts = os.environ.get("PYTEST_ADDOPTS", "")
+        monkeypatch.setenv("PYTEST_ADDOPTS", f"{addopts} -p no:hypothesispytest".strip())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
