@@ -156,3 +156,30 @@ def build(family: str, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     BUILDERS[family](folder)
     return folder
+
+
+#: The tiny Whisper of the engine contract tests (one layer, 32 channels, 8 new tokens at most).
+TINY = {"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
+        "decoder_attention_heads": 2, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64}
+
+
+def build_tiny_transformers_whisper(folder: Path) -> Path:
+    import torch
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    from asrbench.engines.convert_hf import convert_to_transformers
+    from asrbench.engines.weights import bundled_ct2_model
+
+    convert_to_transformers(bundled_ct2_model(), folder)
+    generation = json.loads((folder / "generation_config.json").read_text())
+    config = WhisperConfig.from_pretrained(str(folder))
+    for key, value in TINY.items():
+        setattr(config, key, value)
+    torch.manual_seed(0)
+    model = WhisperForConditionalGeneration(config)
+    (folder / "model.safetensors").unlink()
+    model.save_pretrained(str(folder), safe_serialization=True)
+    generation["max_new_tokens"] = 8
+    generation.pop("max_length", None)
+    (folder / "generation_config.json").write_text(json.dumps(generation, indent=1))
+    return folder
