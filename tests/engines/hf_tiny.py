@@ -136,11 +136,37 @@ def moonshine(folder: Path) -> None:
     model.save_pretrained(folder)
 
 
+def moonshine_streaming(folder: Path) -> None:
+    import transformers as t
+
+    tokenizer = t.PreTrainedTokenizerFast(
+        tokenizer_object=_word_level(["<unk>", "<s>", "</s>"]), unk_token="<unk>",
+        bos_token="<s>", eos_token="</s>", pad_token="</s>")
+    features = t.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
+                                          do_normalize=False, return_attention_mask=True)
+    t.MoonshineStreamingProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(
+        folder)
+    # one look-ahead layer and one causal one, as the real encoder's sliding windows mix them;
+    # 2048 positions: the decoder's position table covers 41 s of 20 ms encoder frames
+    encoder = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+               "num_attention_heads": 2, "num_key_value_heads": 2,
+               "sliding_windows": [[16, 4], [16, 0]]}
+    config = t.MoonshineStreamingConfig(
+        encoder_config=encoder, vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+        max_position_embeddings=2048, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1,
+        pad_token_id=2, architectures=["MoonshineStreamingForConditionalGeneration"])
+    model = t.MoonshineStreamingForConditionalGeneration(config)
+    model.generation_config.max_length = 24
+    model.save_pretrained(folder)
+
+
 #: Family name (as ``info()["family"]`` reports it) → builder.
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "wav2vec2-ctc": wav2vec2_ctc,
     "parakeet-ctc": parakeet_ctc,
     "moonshine": moonshine,
+    "moonshine-streaming": moonshine_streaming,
     "parakeet-tdt": parakeet_tdt,
     "parakeet-rnnt": parakeet_rnnt,
     "lasr-ctc": lasr_ctc,

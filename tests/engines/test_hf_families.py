@@ -22,6 +22,7 @@ from asrbench.core.errors import ConfigError, EngineError
 from asrbench.data.datasets import load_dataset
 from asrbench.engines import engine_class, parse_model_spec
 from asrbench.engines.hf_families import FAMILIES, UNSUPPORTED
+from asrbench.engines.streaming import StreamUpdate
 from asrbench.hardware.devices import Device
 from asrbench.reporting.schema import validate
 
@@ -29,6 +30,7 @@ CPU = Device("cpu")
 SUITE = Path(__file__).parents[1] / "benchmarks" / "test_transcribe.py"
 ARCHITECTURES = {"wav2vec2-ctc": "Wav2Vec2ForCTC", "parakeet-ctc": "ParakeetForCTC",
                  "moonshine": "MoonshineForConditionalGeneration",
+                 "moonshine-streaming": "MoonshineStreamingForConditionalGeneration",
                  "parakeet-tdt": "ParakeetForTDT", "parakeet-rnnt": "ParakeetForRNNT",
                  "lasr-ctc": "LasrForCTC", "hubert-ctc": "HubertForCTC"}
 
@@ -92,7 +94,8 @@ def test_family_loads_transcribes_batches_and_reports(family, tiny, sessions, sm
     # counted from the file, less batch-norm statistics (buffers, not parameters)
     assert info["parameters"] == sum(v.size for k, v in stored.items() if not k.endswith(BUFFERS))
     assert (info["weights_dtype"], info["precision"]) == ("float32", "float32")
-    honoured = {"moonshine": {"beam_size": 1, "temperature": 0.0}}.get(family, {})
+    greedy = {"beam_size": 1, "temperature": 0.0}
+    honoured = {"moonshine": greedy, "moonshine-streaming": greedy}.get(family, {})
     assert info["decoding"] == honoured
     assert set(info["decoding_ignored"]) == {"language", "beam_size", "temperature",
                                              "without_timestamps"} - set(honoured)
@@ -175,3 +178,58 @@ def test_benchmark_suite_report_names_the_family(pytester, tiny, family):
     [run] = report["runs"]
     assert (run["engine_info"]["family"], run["engine_info"]["architecture"]) == (
         family, ARCHITECTURES[family])
+
+
+def _stream(engine, audio, chunk_ms):
+    """Feed ``audio`` in chunks; every update's committed words a prefix of its partial and of
+    every later committed text; the updates and the final one."""
+    session = engine.start_stream()
+    step = 16 * chunk_ms
+    updates = [session.accept(audio[i:i + step]) for i in range(0, len(audio), step)]
+    final = session.finish()
+    committed: list[str] = []
+    for update in [*updates, final]:
+        words = update.committed.split()
+        assert words[:len(committed)] == committed, f"committed text changed: {update}"
+        assert update.partial.split()[:len(words)] == words, f"not a prefix: {update}"
+        committed = words
+    return session, updates, final
+
+
+def test_moonshine_streaming_streams_through_local_agreement_and_says_why(tiny, smoke):
+    folder = tiny("moonshine-streaming")
+    engine = engine_class("transformers").load(parse_model_spec(f"transformers:{folder}"), CPU)
+    assert engine.native_streaming is False
+    clip = min(smoke, key=lambda u: len(u.audio)).audio
+    session, updates, final = _stream(engine, clip, chunk_ms=250)
+    assert final.partial == final.committed  # finish commits everything
+    assert final.partial == engine.transcribe(clip)  # the last decode reads the whole utterance
+    # between decodes (min_chunk_s = 1 s of new audio) the session does no work: same update
+    assert updates[0] == updates[1] == updates[2] == StreamUpdate("")
+    assert sum(a != b for a, b in zip(updates, updates[1:], strict=False)) <= len(clip) // 16000
+    described = session.describe()
+    assert described["policy"] == "local-agreement"
+    assert described["native"].startswith("not native: transformers encodes the whole buffer")
+    assert described["trimming"].startswith("none: transformers gives no word timings")
+    # an offline family's stream has no such note
+    plain = engine_class("transformers").load(
+        parse_model_spec(f"transformers:{tiny('moonshine')}"), CPU)
+    assert "native" not in plain.start_stream().describe()
+
+
+def test_moonshine_streaming_runs_the_streaming_suite(pytester, tiny):
+    folder = tiny("moonshine-streaming")
+    pytester.makepyfile(test_suite=SUITE.read_text())
+    # the shortest smoke clip only: every decode re-reads the buffer, and the machine is shared
+    result = pytester.runpytest_inprocess(
+        "--asr-model", f"transformers:{folder}", "--asr-device", "cpu", "--asr-stream",
+        "-m", "streaming", "-k", "austen-0930", "--asr-max-wer", "1e9", "--asr-fast",
+        "--asr-report", "r.json", "--benchmark-disable", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, deselected=11)
+    report = json.loads((pytester.path / "r.json").read_text())
+    assert validate(report) == []
+    [run] = report["runs"]
+    assert run["engine_info"]["family"] == "moonshine-streaming"
+    assert run["commit_violations"] == 0
+    assert run["disclosure"]["stream_policy"]["policy"] == "local-agreement"
+    assert run["disclosure"]["stream_policy"]["native"].startswith("not native")

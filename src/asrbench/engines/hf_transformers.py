@@ -8,8 +8,8 @@ local cache first and never online under ``HF_HUB_OFFLINE``; only ``.safetensors
 
 The family comes from ``config.json`` (:mod:`asrbench.engines.hf_families`): Whisper decodes as
 openai-whisper does (:mod:`asrbench.engines.hf_whisper`: English, greedy, temperature 0 with no
-fallback, no timestamps, on the reference's log-Mel windows); Moonshine, Parakeet CTC/TDT/RNN-T,
-LASR and the wav2vec2-style CTC models through their own processor and generation config
+fallback, no timestamps, on the reference's log-Mel windows); Moonshine (and Moonshine streaming),
+Parakeet CTC/TDT/RNN-T, LASR and the wav2vec2-style CTC models through their own processor and generation config
 (:mod:`asrbench.engines.hf_runners`). ``info()`` records the family, architecture, parameter count,
 dtype, and the shared decoding options the family ignored. An unknown architecture, or a local
 folder that is not a model, is a usage error at start-up (:meth:`TransformersEngine.check_model`).
@@ -21,8 +21,9 @@ unless ``dtype`` says otherwise. On MPS the model is probed with one decode; a f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,9 @@ from asrbench.engines.hf_families import FAMILIES, Family, family_for, folder_fa
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir, fetch
 from asrbench.hardware.devices import Device
+
+if TYPE_CHECKING:
+    from asrbench.engines.streaming import StreamPolicy, StreamSession
 
 __all__ = ["DTYPES", "TransformersEngine"]
 
@@ -152,6 +156,16 @@ class TransformersEngine(Engine):
 
     def transcribe_batch(self, audio: Sequence[npt.NDArray[np.float32]]) -> list[str]:
         return self.runner.transcribe_batch(audio) if audio else []
+
+    def start_stream(self, policy: StreamPolicy | None = None) -> StreamSession:
+        """LocalAgreement-n over :meth:`transcribe`, as every family here; a family built for
+        streaming (Moonshine streaming) records in the disclosure why that is not native."""
+        from asrbench.engines.streaming import StreamPolicy
+
+        policy = policy or StreamPolicy()
+        if self.family.streaming:
+            policy = replace(policy, extra={**policy.extra, "native": self.family.streaming})
+        return super().start_stream(policy)
 
     def weights_device(self) -> str:
         from asrbench.hardware.runtimes import torch_module_device
