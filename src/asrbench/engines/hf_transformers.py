@@ -8,10 +8,10 @@ local cache first and never online under ``HF_HUB_OFFLINE``; only ``.safetensors
 
 The family comes from ``config.json`` (:mod:`asrbench.engines.hf_families`): Whisper decodes as
 openai-whisper does (:mod:`asrbench.engines.hf_whisper`: English, greedy, temperature 0 with no
-fallback, no timestamps, on the reference's log-Mel windows); Moonshine (and Moonshine streaming),
-Parakeet CTC/TDT/RNN-T, LASR and the wav2vec2-style CTC models through their own processor and generation config
-(:mod:`asrbench.engines.hf_runners`). ``info()`` records the family, architecture, parameter count,
-dtype, and the shared decoding options the family ignored. An unknown architecture, or a local
+fallback, no timestamps, on the reference's log-Mel windows); Moonshine, Moonshine streaming,
+Parakeet CTC/TDT/RNN-T, LASR and the wav2vec2-style CTC models through their own processor and
+generation config (:mod:`asrbench.engines.hf_runners`). ``info()`` records the family,
+architecture, parameter count, dtype, and the shared decoding options the family ignored. An unknown architecture, or a local
 folder that is not a model, is a usage error at start-up (:meth:`TransformersEngine.check_model`).
 
 Devices are asked of torch (CPU, CUDA, MPS). Precision: float16 on CUDA, float32 on the CPU and MPS
