@@ -11,8 +11,9 @@ openai-whisper does (:mod:`asrbench.engines.hf_whisper`: English, greedy, temper
 fallback, no timestamps, on the reference's log-Mel windows); Moonshine, Moonshine streaming,
 Parakeet CTC/TDT/RNN-T, LASR and the wav2vec2-style CTC models through their own processor and
 generation config (:mod:`asrbench.engines.hf_runners`). ``info()`` records the family,
-architecture, parameter count, dtype, and the shared decoding options the family ignored. An unknown architecture, or a local
-folder that is not a model, is a usage error at start-up (:meth:`TransformersEngine.check_model`).
+architecture, parameter count, dtype, and the shared decoding options the family ignored. An
+unknown architecture, or a local folder that is not a model, is a usage error at start-up
+(:meth:`TransformersEngine.check_model`).
 
 Devices are asked of torch (CPU, CUDA, MPS). Precision: float16 on CUDA, float32 on the CPU and MPS
 unless ``dtype`` says otherwise. On MPS the model is probed with one decode; a failure skips.
