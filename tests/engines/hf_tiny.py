@@ -161,12 +161,40 @@ def moonshine_streaming(folder: Path) -> None:
     model.save_pretrained(folder)
 
 
+def kyutai_stt(folder: Path) -> None:
+    import transformers as t
+
+    tokenizer = t.PreTrainedTokenizerFast(
+        tokenizer_object=_word_level(["<unk>", "<s>", "</s>", "<pad>"]), unk_token="<unk>",
+        bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    features = t.KyutaiSpeechToTextFeatureExtractor(
+        feature_size=1, sampling_rate=24000, audio_delay_seconds=0.5,
+        audio_silence_prefix_seconds=0.25)
+    t.KyutaiSpeechToTextProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(
+        folder)
+    # Mimi at its real frame (1920 samples at 24 kHz: strides 8·6·5·4, then 2), tiny widths
+    codec = t.MimiConfig(
+        hidden_size=32, num_filters=4, num_residual_layers=1, upsampling_ratios=[8, 6, 5, 4],
+        codebook_size=64, codebook_dim=16, vector_quantization_hidden_dimension=16,
+        num_semantic_quantizers=1, num_quantizers=2, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=2, head_dim=16, intermediate_size=64, upsample_groups=32)
+    text = len(tokenizer)
+    config = t.KyutaiSpeechToTextConfig(
+        codec_config=codec.to_dict(), vocab_size=text, codebook_vocab_size=65, num_codebooks=2,
+        audio_bos_token_id=64, audio_pad_token_id=text + 2 * 65, hidden_size=32,
+        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2, ffn_dim=64,
+        bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id,
+        initializer_range=0.5, architectures=["KyutaiSpeechToTextForConditionalGeneration"])
+    t.KyutaiSpeechToTextForConditionalGeneration(config).save_pretrained(folder)
+
+
 #: Family name (as ``info()["family"]`` reports it) → builder.
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "wav2vec2-ctc": wav2vec2_ctc,
     "parakeet-ctc": parakeet_ctc,
     "moonshine": moonshine,
     "moonshine-streaming": moonshine_streaming,
+    "kyutai-stt": kyutai_stt,
     "parakeet-tdt": parakeet_tdt,
     "parakeet-rnnt": parakeet_rnnt,
     "lasr-ctc": lasr_ctc,

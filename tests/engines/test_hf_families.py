@@ -32,10 +32,13 @@ SUITE = Path(__file__).parents[1] / "benchmarks" / "test_transcribe.py"
 ARCHITECTURES = {"wav2vec2-ctc": "Wav2Vec2ForCTC", "parakeet-ctc": "ParakeetForCTC",
                  "moonshine": "MoonshineForConditionalGeneration",
                  "moonshine-streaming": "MoonshineStreamingForConditionalGeneration",
+                 "kyutai-stt": "KyutaiSpeechToTextForConditionalGeneration",
                  "parakeet-tdt": "ParakeetForTDT", "parakeet-rnnt": "ParakeetForRNNT",
                  "lasr-ctc": "LasrForCTC", "hubert-ctc": "HubertForCTC"}
 
-BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+#: Stored tensors that are buffers, not parameters: batch-norm statistics, Mimi's codebook state.
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked", "cluster_usage", "embed_sum",
+           "initialized")
 
 pytestmark = [
     # LASR's 1-D convolutions pad "same" with an even kernel: torch warns, the result is right
@@ -132,7 +135,7 @@ def test_a_folder_that_is_not_a_model_fails_at_start_up(tmp_path):
     ("BertForMaskedLM", "BertForMaskedLM is not a speech-recognition architecture this engine "
                         "runs; supported: "),
     ("CanaryForConditionalGeneration", "not supported: Canary needs a task prompt"),
-    ("KyutaiSpeechToTextForConditionalGeneration", "Kyutai STT is natively streaming"),
+    ("VoxtralRealtimeForConditionalGeneration", "Voxtral realtime is natively streaming"),
     (None, "config.json names no architecture"),
 ])
 def test_an_unknown_or_unsupported_architecture_fails_at_start_up(tmp_path, architecture, match):
@@ -234,3 +237,35 @@ def test_moonshine_streaming_runs_the_streaming_suite(pytester, tiny):
     assert run["commit_violations"] == 0
     assert run["disclosure"]["stream_policy"]["policy"] == "local-agreement"
     assert run["disclosure"]["stream_policy"]["native"].startswith("not native")
+
+
+def test_kyutai_streams_natively_token_for_token_as_generate(tiny, smoke):
+    import torch
+
+    folder = tiny("kyutai-stt")
+    engine = engine_class("transformers").load(parse_model_spec(f"transformers:{folder}"), CPU)
+    assert engine.native_streaming is True
+    clip = min(smoke, key=lambda u: len(u.audio)).audio[:16000]  # 1 s: 34 frames with the padding
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        offline = engine.runner.ids(clip)
+        session, updates, final = _stream(engine, clip, chunk_ms=100)
+    finally:
+        torch.set_num_threads(threads)
+    # the frame-by-frame loop emits generate's tokens exactly, one per 80 ms frame of the padded clip
+    assert session.tokens == offline
+    assert len(offline) == int((0.25 + 1.0 + 0.5 + 1.0) * 24000) // 1920
+    assert len(set(offline)) > 3  # not one token repeated: the comparison can tell loops apart
+    assert final.partial == final.committed == engine.transcribe(clip)
+    # tokens come out as audio arrives: 0.25 s of leading silence, then a token per frame
+    assert updates[0].partial  # the first 100 ms already completes the silence prefix's frames
+    shown = [len(u.partial.split()) for u in updates]
+    assert shown == sorted(shown) and shown[-1] > shown[0]
+    # every word but the last is committed as soon as it is shown
+    assert all(u.committed.split() == u.partial.split()[:-1] for u in updates if u.partial)
+    described = session.describe()
+    assert (described["policy"], described["frame_ms"]) == ("native", 80.0)
+    assert described["compute_clock"] == "thread_cpu" or threads != 1
+    with pytest.raises(EngineError, match="accept\\(\\) after finish\\(\\)"):
+        session.accept(clip[:1600])

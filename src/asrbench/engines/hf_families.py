@@ -4,12 +4,13 @@
 A family says how it decodes (:attr:`Family.decoder`): ``whisper`` (openai-whisper's windows and
 prompt, :mod:`asrbench.engines.hf_whisper`), ``generate`` (the processor, then the model's own
 ``generate`` and generation config: Moonshine, Parakeet CTC/TDT/RNN-T, LASR) or ``ctc`` (the
-processor, one forward pass, greedy CTC: wav2vec2, HuBERT, WavLM, ...), and which of the shared
+processor, one forward pass, greedy CTC: wav2vec2, HuBERT, WavLM, ...) or ``kyutai`` (Kyutai STT,
+offline and natively streamed: :mod:`asrbench.engines.hf_kyutai`), and which of the shared
 decoding options mean something for it; the others are ignored and recorded as ignored. A family
 built for streaming whose transformers API has no incremental decoder (Moonshine streaming) says
 why in :attr:`Family.streaming`: it streams through LocalAgreement like the others, and the stream's
 disclosure carries that reason. Families transformers ships that need more than audio in (a task
-prompt, a chat template, a streaming loop) are named in :data:`UNSUPPORTED` with the reason, so a
+prompt, a chat template) are named in :data:`UNSUPPORTED` with the reason, so a
 user reads one line, not a traceback.
 """
 
@@ -33,7 +34,7 @@ class Family:
 
     name: str
     kind: str  # "encoder-decoder", "ctc" or "transducer"
-    decoder: str  # "whisper", "generate" or "ctc"
+    decoder: str  # "whisper", "generate", "ctc" or "kyutai"
     honours: tuple[str, ...] = ()
     #: Whether clips of different lengths can share one padded batch.
     batches: bool = True
@@ -60,6 +61,8 @@ FAMILIES: dict[str, Family] = {
     "MoonshineStreamingForConditionalGeneration": Family(
         "moonshine-streaming", "encoder-decoder", "generate", ("beam_size", "temperature"),
         streaming=_NOT_NATIVE),
+    "KyutaiSpeechToTextForConditionalGeneration": Family("kyutai-stt", "streaming decoder",
+                                                         "kyutai", batches=False),
     "ParakeetForCTC": Family("parakeet-ctc", "ctc", "generate"),
     "LasrForCTC": Family("lasr-ctc", "ctc", "generate"),
     "ParakeetForTDT": Family("parakeet-tdt", "transducer", "generate"),
@@ -86,7 +89,6 @@ UNSUPPORTED: dict[str, str] = {
     "VoxtralForConditionalGeneration": "Voxtral is an audio LLM driven by a chat prompt that this "
                                        "engine does not build yet",
     "VoxtralRealtimeForConditionalGeneration": f"Voxtral realtime is {_STREAMING}",
-    "KyutaiSpeechToTextForConditionalGeneration": f"Kyutai STT is {_STREAMING}",
 }
 
 

@@ -83,6 +83,8 @@ class TransformersEngine(Engine):
         self.family = FAMILIES[architecture]
         self.decode = {k: v for k, v in decode.items() if k in self.family.honours}
         self.runner = _runner(model, processor, self.family, decode, f"transformers:{source}")
+        #: Kyutai STT streams with its own decoder; the rest through LocalAgreement.
+        self.native_streaming = self.family.decoder == "kyutai"  # type: ignore[misc]
 
     @classmethod
     def check_model(cls, spec: ModelSpec) -> None:
@@ -159,10 +161,16 @@ class TransformersEngine(Engine):
         return self.runner.transcribe_batch(audio) if audio else []
 
     def start_stream(self, policy: StreamPolicy | None = None) -> StreamSession:
-        """LocalAgreement-n over :meth:`transcribe`, as every family here; a family built for
-        streaming (Moonshine streaming) records in the disclosure why that is not native."""
+        """Kyutai STT's own frame-by-frame decoder (``policy`` ignored); every other family
+        LocalAgreement-n over :meth:`transcribe`, a family built for streaming whose transformers
+        API has no incremental decoder (Moonshine streaming) recording why in the disclosure."""
         from asrbench.engines.streaming import StreamPolicy
 
+        if self.family.decoder == "kyutai":
+            from asrbench.engines.hf_kyutai import KyutaiStream
+
+            return KyutaiStream(self._model, self.runner.processor, self.stream_clock(),
+                                f"transformers:{self.source}")
         policy = policy or StreamPolicy()
         if self.family.streaming:
             policy = replace(policy, extra={**policy.extra, "native": self.family.streaming})
@@ -201,6 +209,10 @@ def _runner(model: Any, processor: Any, family: Family, decode: dict[str, Any], 
         return WhisperRunner(model, processor, decode, what)
     if family.decoder == "ctc":
         return CtcRunner(model, processor, family, decode)
+    if family.decoder == "kyutai":
+        from asrbench.engines.hf_kyutai import KyutaiRunner
+
+        return KyutaiRunner(model, processor)
     return GenerateRunner(model, processor, family, decode)
 
 
