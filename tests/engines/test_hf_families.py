@@ -227,8 +227,10 @@ def test_moonshine_streaming_streams_through_local_agreement_and_says_why(tiny, 
     assert "native" not in plain.start_stream().describe()
 
 
-@pytest.mark.parametrize(("family", "policy"), [("moonshine-streaming", "local-agreement"),
-                                                ("kyutai-stt", "native")])
+# Kyutai first: after another family's in-process run in this process, building and running it in
+# process fails in the inner run (a torch allocation of a garbage size; out of process it passes)
+@pytest.mark.parametrize(("family", "policy"), [("kyutai-stt", "native"),
+                                                ("moonshine-streaming", "local-agreement")])
 def test_streaming_families_run_the_streaming_suite(pytester, tiny, family, policy):
     folder = tiny(family)
     pytester.makepyfile(test_suite=SUITE.read_text())
