@@ -3,15 +3,15 @@
 
 A family says how it decodes (:attr:`Family.decoder`): ``whisper`` (openai-whisper's windows and
 prompt, :mod:`asrbench.engines.hf_whisper`), ``generate`` (the processor, then the model's own
-``generate`` and generation config: Moonshine, Parakeet CTC/TDT/RNN-T, LASR) or ``ctc`` (the
+``generate`` and generation config: Moonshine, Parakeet CTC/TDT/RNN-T, LASR), ``ctc`` (the
 processor, one forward pass, greedy CTC: wav2vec2, HuBERT, WavLM, ...) or ``kyutai`` (Kyutai STT,
 offline and natively streamed: :mod:`asrbench.engines.hf_kyutai`), and which of the shared
 decoding options mean something for it; the others are ignored and recorded as ignored. A family
 built for streaming whose transformers API has no incremental decoder (Moonshine streaming) says
-why in :attr:`Family.streaming`: it streams through LocalAgreement like the others, and the stream's
-disclosure carries that reason. Families transformers ships that need more than audio in (a task
-prompt, a chat template) are named in :data:`UNSUPPORTED` with the reason, so a
-user reads one line, not a traceback.
+why in :attr:`Family.streaming`: it streams through LocalAgreement like the others, and the
+stream's disclosure carries that reason. Families transformers ships that need more than audio in
+(a task prompt, a chat template) or a streaming loop not built yet (Voxtral realtime) are named in
+:data:`UNSUPPORTED` with the reason, so a user reads one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class Family:
     """One model family: its name in reports, its kind, how it decodes, what options it honours."""
 
     name: str
-    kind: str  # "encoder-decoder", "ctc" or "transducer"
+    kind: str  # "encoder-decoder", "ctc", "transducer" or "streaming decoder"
     decoder: str  # "whisper", "generate", "ctc" or "kyutai"
     honours: tuple[str, ...] = ()
     #: Whether clips of different lengths can share one padded batch.
