@@ -112,7 +112,6 @@ class KyutaiStream:
         self._tokens: list[int] = []
         self._open = True
         self._last = StreamUpdate("")
-        self._step(int(config.bos_token_id), None)  # generate's first step: start token, audio BOS
 
     def _step(self, token: int, codes: Any) -> None:
         """One decoder step: the last text token with one frame's codes (``None``: audio BOS)."""
@@ -134,6 +133,8 @@ class KyutaiStream:
         self._pending = np.concatenate([self._pending, np.asarray(samples, dtype=np.float32)])
         count = self._pending.size // self._frame
         with torch.inference_mode():
+            if not self._tokens:  # generate's first step: the start token with the audio BOS
+                self._step(int(self._model.config.bos_token_id), None)
             for index in range(count):
                 frame = self._pending[index * self._frame:(index + 1) * self._frame]
                 values = torch.from_numpy(frame.copy())[None, None, :].to(self._model.device)
