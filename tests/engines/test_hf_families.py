@@ -260,12 +260,16 @@ def test_kyutai_streams_natively_token_for_token_as_generate(tiny, smoke):
     folder = tiny("kyutai-stt")
     engine = engine_class("transformers").load(parse_model_spec(f"transformers:{folder}"), CPU)
     assert engine.native_streaming is True
-    clip = min(smoke, key=lambda u: len(u.audio)).audio[:16000]  # 1 s: 34 frames with the padding
+    full = min(smoke, key=lambda u: len(u.audio)).audio
+    clip = full[:16000]  # 1 s: 34 frames with the padding
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         offline = engine.runner.ids(clip)
         session, updates, final = _stream(engine, clip, chunk_ms=100)
+        # the whole clip, in chunks that split frames otherwise: still generate's tokens
+        whole = _stream(engine, full, chunk_ms=330)[0]
+        assert whole.tokens == engine.runner.ids(full)
     finally:
         torch.set_num_threads(threads)
     # the frame-by-frame loop emits generate's tokens exactly, one per 80 ms frame of the padded clip
