@@ -227,8 +227,9 @@ def test_moonshine_streaming_streams_through_local_agreement_and_says_why(tiny, 
     assert "native" not in plain.start_stream().describe()
 
 
-# Kyutai first: after another family's in-process run in this process, building and running it in
-# process fails in the inner run (a torch allocation of a garbage size; out of process it passes)
+# Kyutai first: built after another family's in-process run, its in-process load seems to leave Mimi's
+# non-persistent buffers (convolution strides, kernel sizes) uninitialised, and generate asks for a
+# tensor of a garbage size (transformers modules unloaded by that run; out of process it passes)
 @pytest.mark.parametrize(("family", "policy"), [("kyutai-stt", "native"),
                                                 ("moonshine-streaming", "local-agreement")])
 def test_streaming_families_run_the_streaming_suite(pytester, tiny, family, policy):
