@@ -49,11 +49,15 @@ pytestmark = [
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory):
     """``tiny("moonshine")``: that family's checkpoint folder, built once per session."""
-    # building some families imports torch._dynamo and soxr, which can be imported once per
-    # process only (a torch library, a nanobind extension): import them before an in-process
-    # pytest run imports them and drops them from sys.modules again
+    # imported before any in-process pytest run can import them and drop them from sys.modules
+    # again: torch._dynamo and soxr can be imported once per process only (a torch library, a
+    # nanobind extension), and Kyutai's and Mimi's modeling imported afresh after such a run load
+    # Mimi with garbage in its non-persistent buffers (strides, kernel sizes): generate then asks
+    # for a tensor of an absurd size
     import soxr  # noqa: F401
     import torch._dynamo  # noqa: F401
+    import transformers.models.kyutai_speech_to_text.modeling_kyutai_speech_to_text
+    import transformers.models.mimi.modeling_mimi  # noqa: F401
 
     root = tmp_path_factory.mktemp("hf-tiny")
     built: dict[str, object] = {}
@@ -227,11 +231,8 @@ def test_moonshine_streaming_streams_through_local_agreement_and_says_why(tiny, 
     assert "native" not in plain.start_stream().describe()
 
 
-# Kyutai first: built after another family's in-process run, its in-process load seems to leave Mimi's
-# non-persistent buffers (convolution strides, kernel sizes) uninitialised, and generate asks for a
-# tensor of a garbage size (transformers modules unloaded by that run; out of process it passes)
-@pytest.mark.parametrize(("family", "policy"), [("kyutai-stt", "native"),
-                                                ("moonshine-streaming", "local-agreement")])
+@pytest.mark.parametrize(("family", "policy"), [("moonshine-streaming", "local-agreement"),
+                                                ("kyutai-stt", "native")])
 def test_streaming_families_run_the_streaming_suite(pytester, tiny, family, policy):
     folder = tiny(family)
     pytester.makepyfile(test_suite=SUITE.read_text())
