@@ -136,11 +136,65 @@ def moonshine(folder: Path) -> None:
     model.save_pretrained(folder)
 
 
+def moonshine_streaming(folder: Path) -> None:
+    import transformers as t
+
+    tokenizer = t.PreTrainedTokenizerFast(
+        tokenizer_object=_word_level(["<unk>", "<s>", "</s>"]), unk_token="<unk>",
+        bos_token="<s>", eos_token="</s>", pad_token="</s>")
+    features = t.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
+                                          do_normalize=False, return_attention_mask=True)
+    t.MoonshineStreamingProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(
+        folder)
+    # one look-ahead layer and one causal one, as the real encoder's sliding windows mix them;
+    # 2048 positions: the decoder's position table covers 41 s of 20 ms encoder frames
+    encoder = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+               "num_attention_heads": 2, "num_key_value_heads": 2,
+               "sliding_windows": [[16, 4], [16, 0]]}
+    config = t.MoonshineStreamingConfig(
+        encoder_config=encoder, vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+        max_position_embeddings=2048, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1,
+        pad_token_id=2, architectures=["MoonshineStreamingForConditionalGeneration"])
+    model = t.MoonshineStreamingForConditionalGeneration(config)
+    model.generation_config.max_length = 24
+    model.save_pretrained(folder)
+
+
+def kyutai_stt(folder: Path) -> None:
+    import transformers as t
+
+    tokenizer = t.PreTrainedTokenizerFast(
+        tokenizer_object=_word_level(["<unk>", "<s>", "</s>", "<pad>"]), unk_token="<unk>",
+        bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    features = t.KyutaiSpeechToTextFeatureExtractor(
+        feature_size=1, sampling_rate=24000, audio_delay_seconds=0.5,
+        audio_silence_prefix_seconds=0.25)
+    t.KyutaiSpeechToTextProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(
+        folder)
+    # Mimi at its real frame (1920 samples at 24 kHz: strides 8·6·5·4, then 2), tiny widths
+    codec = t.MimiConfig(
+        hidden_size=32, num_filters=4, num_residual_layers=1, upsampling_ratios=[8, 6, 5, 4],
+        codebook_size=64, codebook_dim=16, vector_quantization_hidden_dimension=16,
+        num_semantic_quantizers=1, num_quantizers=2, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=2, head_dim=16, intermediate_size=64, upsample_groups=32)
+    text = len(tokenizer)
+    config = t.KyutaiSpeechToTextConfig(
+        codec_config=codec.to_dict(), vocab_size=text, codebook_vocab_size=65, num_codebooks=2,
+        audio_bos_token_id=64, audio_pad_token_id=text + 2 * 65, hidden_size=32,
+        num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2, ffn_dim=64,
+        bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id,
+        initializer_range=0.5, architectures=["KyutaiSpeechToTextForConditionalGeneration"])
+    t.KyutaiSpeechToTextForConditionalGeneration(config).save_pretrained(folder)
+
+
 #: Family name (as ``info()["family"]`` reports it) → builder.
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "wav2vec2-ctc": wav2vec2_ctc,
     "parakeet-ctc": parakeet_ctc,
     "moonshine": moonshine,
+    "moonshine-streaming": moonshine_streaming,
+    "kyutai-stt": kyutai_stt,
     "parakeet-tdt": parakeet_tdt,
     "parakeet-rnnt": parakeet_rnnt,
     "lasr-ctc": lasr_ctc,

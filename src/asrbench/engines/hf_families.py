@@ -3,11 +3,15 @@
 
 A family says how it decodes (:attr:`Family.decoder`): ``whisper`` (openai-whisper's windows and
 prompt, :mod:`asrbench.engines.hf_whisper`), ``generate`` (the processor, then the model's own
-``generate`` and generation config: Moonshine, Parakeet CTC/TDT/RNN-T, LASR) or ``ctc`` (the
-processor, one forward pass, greedy CTC: wav2vec2, HuBERT, WavLM, ...), and which of the shared
-decoding options mean something for it; the others are ignored and recorded as ignored. Families
-transformers ships that need more than audio in (a task prompt, a chat template, a streaming loop)
-are named in :data:`UNSUPPORTED` with the reason, so a user reads one line, not a traceback.
+``generate`` and generation config: Moonshine, Parakeet CTC/TDT/RNN-T, LASR), ``ctc`` (the
+processor, one forward pass, greedy CTC: wav2vec2, HuBERT, WavLM, ...) or ``kyutai`` (Kyutai STT,
+offline and natively streamed: :mod:`asrbench.engines.hf_kyutai`), and which of the shared
+decoding options mean something for it; the others are ignored and recorded as ignored. A family
+built for streaming whose transformers API has no incremental decoder (Moonshine streaming) says
+why in :attr:`Family.streaming`: it streams through LocalAgreement like the others, and the
+stream's disclosure carries that reason. Families transformers ships that need more than audio in
+(a task prompt, a chat template) or a streaming loop not built yet (Voxtral realtime) are named in
+:data:`UNSUPPORTED` with the reason, so a user reads one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ class Family:
     """One model family: its name in reports, its kind, how it decodes, what options it honours."""
 
     name: str
-    kind: str  # "encoder-decoder", "ctc" or "transducer"
-    decoder: str  # "whisper", "generate" or "ctc"
+    kind: str  # "encoder-decoder", "ctc", "transducer" or "streaming decoder"
+    decoder: str  # "whisper", "generate", "ctc" or "kyutai"
     honours: tuple[str, ...] = ()
     #: Whether clips of different lengths can share one padded batch.
     batches: bool = True
+    #: For a model built for streaming: why it still streams through LocalAgreement here.
+    streaming: str = ""
 
     @property
     def ignores(self) -> tuple[str, ...]:
@@ -42,12 +48,21 @@ class Family:
 
 
 _CTC = Family("wav2vec2-ctc", "ctc", "ctc")
+_NOT_NATIVE = ("not native: transformers encodes the whole buffer in one forward (no encoder state "
+               "carried between calls) and the decoder cross-attends to every encoder frame, so "
+               "new audio can change any word and the model commits nothing; LocalAgreement "
+               "re-decodes the buffer and commits what successive decodes agree on")
 
 #: Supported families by transformers architecture (the ``architectures`` entry of config.json).
 FAMILIES: dict[str, Family] = {
     "WhisperForConditionalGeneration": Family("whisper", "encoder-decoder", "whisper", _ALL),
     "MoonshineForConditionalGeneration": Family("moonshine", "encoder-decoder", "generate",
                                                 ("beam_size", "temperature")),
+    "MoonshineStreamingForConditionalGeneration": Family(
+        "moonshine-streaming", "encoder-decoder", "generate", ("beam_size", "temperature"),
+        streaming=_NOT_NATIVE),
+    "KyutaiSpeechToTextForConditionalGeneration": Family("kyutai-stt", "streaming decoder",
+                                                         "kyutai", batches=False),
     "ParakeetForCTC": Family("parakeet-ctc", "ctc", "generate"),
     "LasrForCTC": Family("lasr-ctc", "ctc", "generate"),
     "ParakeetForTDT": Family("parakeet-tdt", "transducer", "generate"),
@@ -74,8 +89,6 @@ UNSUPPORTED: dict[str, str] = {
     "VoxtralForConditionalGeneration": "Voxtral is an audio LLM driven by a chat prompt that this "
                                        "engine does not build yet",
     "VoxtralRealtimeForConditionalGeneration": f"Voxtral realtime is {_STREAMING}",
-    "KyutaiSpeechToTextForConditionalGeneration": f"Kyutai STT is {_STREAMING}",
-    "MoonshineStreamingForConditionalGeneration": f"Moonshine streaming is {_STREAMING}",
 }
 
 

@@ -8,11 +8,12 @@ local cache first and never online under ``HF_HUB_OFFLINE``; only ``.safetensors
 
 The family comes from ``config.json`` (:mod:`asrbench.engines.hf_families`): Whisper decodes as
 openai-whisper does (:mod:`asrbench.engines.hf_whisper`: English, greedy, temperature 0 with no
-fallback, no timestamps, on the reference's log-Mel windows); Moonshine, Parakeet CTC/TDT/RNN-T,
-LASR and the wav2vec2-style CTC models through their own processor and generation config
-(:mod:`asrbench.engines.hf_runners`). ``info()`` records the family, architecture, parameter count,
-dtype, and the shared decoding options the family ignored. An unknown architecture, or a local
-folder that is not a model, is a usage error at start-up (:meth:`TransformersEngine.check_model`).
+fallback, no timestamps, on the reference's log-Mel windows); Moonshine, Moonshine streaming,
+Parakeet CTC/TDT/RNN-T, LASR and the wav2vec2-style CTC models through their own processor and
+generation config (:mod:`asrbench.engines.hf_runners`). ``info()`` records the family,
+architecture, parameter count, dtype, and the shared decoding options the family ignored. An
+unknown architecture, or a local folder that is not a model, is a usage error at start-up
+(:meth:`TransformersEngine.check_model`).
 
 Devices are asked of torch (CPU, CUDA, MPS). Precision: float16 on CUDA, float32 on the CPU and MPS
 unless ``dtype`` says otherwise. On MPS the model is probed with one decode; a failure skips.
@@ -21,8 +22,9 @@ unless ``dtype`` says otherwise. On MPS the model is probed with one decode; a f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +36,9 @@ from asrbench.engines.hf_families import FAMILIES, Family, family_for, folder_fa
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir, fetch
 from asrbench.hardware.devices import Device
+
+if TYPE_CHECKING:
+    from asrbench.engines.streaming import StreamPolicy, StreamSession
 
 __all__ = ["DTYPES", "TransformersEngine"]
 
@@ -78,6 +83,8 @@ class TransformersEngine(Engine):
         self.family = FAMILIES[architecture]
         self.decode = {k: v for k, v in decode.items() if k in self.family.honours}
         self.runner = _runner(model, processor, self.family, decode, f"transformers:{source}")
+        #: Kyutai STT streams with its own decoder; the rest through LocalAgreement.
+        self.native_streaming = self.family.decoder == "kyutai"  # type: ignore[misc]
 
     @classmethod
     def check_model(cls, spec: ModelSpec) -> None:
@@ -153,6 +160,22 @@ class TransformersEngine(Engine):
     def transcribe_batch(self, audio: Sequence[npt.NDArray[np.float32]]) -> list[str]:
         return self.runner.transcribe_batch(audio) if audio else []
 
+    def start_stream(self, policy: StreamPolicy | None = None) -> StreamSession:
+        """Kyutai STT's own frame-by-frame decoder (``policy`` ignored); every other family
+        LocalAgreement-n over :meth:`transcribe`, a family built for streaming whose transformers
+        API has no incremental decoder (Moonshine streaming) recording why in the disclosure."""
+        from asrbench.engines.streaming import StreamPolicy
+
+        if self.family.decoder == "kyutai":
+            from asrbench.engines.hf_kyutai import KyutaiStream
+
+            return KyutaiStream(self._model, self.runner.processor, self.stream_clock(),
+                                f"transformers:{self.source}")
+        policy = policy or StreamPolicy()
+        if self.family.streaming:
+            policy = replace(policy, extra={**policy.extra, "native": self.family.streaming})
+        return super().start_stream(policy)
+
     def weights_device(self) -> str:
         from asrbench.hardware.runtimes import torch_module_device
 
@@ -186,6 +209,10 @@ def _runner(model: Any, processor: Any, family: Family, decode: dict[str, Any], 
         return WhisperRunner(model, processor, decode, what)
     if family.decoder == "ctc":
         return CtcRunner(model, processor, family, decode)
+    if family.decoder == "kyutai":
+        from asrbench.engines.hf_kyutai import KyutaiRunner
+
+        return KyutaiRunner(model, processor)
     return GenerateRunner(model, processor, family, decode)
 
 
