@@ -2,7 +2,8 @@
 
 Chunk k (k = 1, 2, ...) holds the audio from (k-1)·Δ to k·Δ and arrives at a_k = k·Δ, when its
 last sample has been spoken (the last, shorter chunk at the clip's end). The engine's compute time
-c_k is measured on the session's ``compute_clock`` (CPU time of the calling thread, or wall time).
+c_k is measured on the session's ``compute_clock``: CPU time of the calling thread, CPU time of the
+whole process less asrbench's own threads (engines that compute in worker threads), or wall time.
 One server takes the chunks in order: call k starts at s_k = max(a_k, f_{k-1}) and finishes at
 f_k = s_k + c_k, and its update is emitted at f_k. ``finish()`` is one more call, arriving at the
 clip's end. The transcripts depend only on the chunk schedule, so a busy machine changes only c_k.
@@ -25,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.engines.streaming import StreamSession, StreamUpdate, WordTiming
+from asrbench.hardware.cputime import process_cpu_seconds
 
 __all__ = ["CLOCK_MODES", "COMPUTE_CLOCKS", "StreamStep", "feed", "steps_from_dicts"]
 
@@ -34,6 +36,7 @@ CLOCK_MODES = ("virtual", "unaware", "wall")
 #: How each ``compute_clock`` a session declares is read (a test may install a fake one).
 COMPUTE_CLOCKS: dict[str, Callable[[], float]] = {
     "thread_cpu": time.thread_time,
+    "process_cpu": process_cpu_seconds,
     "wall": time.perf_counter,
 }
 
