@@ -39,7 +39,8 @@ FIGURES = ("stream_first_latency_p50", "stream_first_latency_p90", "stream_commi
 
 
 def load() -> str:
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def run_suite(model: str, chunk_ms: int, clock: str, burners: int, report: Path,
@@ -114,9 +115,10 @@ def main() -> None:
             ratio = f"{b / a:7.3f}" if a and b is not None else "      -"
             print(f"[{clock}]   {figure:<34} {show(a):>8} {show(b):>8} {ratio}")
         for label, run in (("quiet", quiet), ("loaded", loaded)):
+            why = run.get("stream_wer_gap_reason")
             print(f"[{clock}]   {label}: stream WER {show(run.get('stream_wer'))}, offline WER "
                   f"{show(run.get('wer'))}, gap {show(run.get('stream_wer_gap'))}"
-                  f"{'' if run.get('stream_wer_gap') is not None else ' (' + str(run.get('stream_wer_gap_reason')) + ')'}")
+                  f"{f' ({why})' if why else ''}")
         same_text = texts(runs[0]) == texts(runs[1])
         same_time = streams(runs[0]) == streams(runs[1])
         same_figures = all(quiet.get(f) == loaded.get(f) for f in FIGURES)
