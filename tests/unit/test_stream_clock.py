@@ -94,6 +94,14 @@ def test_wall_clock_paces_to_real_time():
     assert all(s.emitted >= s.arrival - 1e-3 for s in steps)
 
 
+def test_the_clock_used_is_the_sessions_only_on_the_virtual_clock():
+    from asrbench.bench.stream_clock import clock_used
+
+    assert clock_used("virtual", "process_cpu") == "process_cpu"
+    assert clock_used("wall", "process_cpu") == "wall"  # everything timed on the wall clock
+    assert clock_used("unaware", "thread_cpu") == "none"  # compute is not counted
+
+
 def test_trace_rows_read_back_and_bad_modes_are_refused(clock):
     step = StreamStep(0.1, 0.02, 0.12, "a b", "a", final=True)
     assert steps_from_dicts([step.as_dict()]) == (step,)

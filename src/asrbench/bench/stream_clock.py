@@ -28,7 +28,7 @@ import numpy.typing as npt
 from asrbench.engines.streaming import StreamSession, StreamUpdate, WordTiming
 from asrbench.hardware.cputime import process_cpu_seconds
 
-__all__ = ["CLOCK_MODES", "COMPUTE_CLOCKS", "StreamStep", "feed", "steps_from_dicts"]
+__all__ = ["CLOCK_MODES", "COMPUTE_CLOCKS", "StreamStep", "clock_used", "feed", "steps_from_dicts"]
 
 #: ``--asr-stream-clock`` values.
 CLOCK_MODES = ("virtual", "unaware", "wall")
@@ -39,6 +39,12 @@ COMPUTE_CLOCKS: dict[str, Callable[[], float]] = {
     "process_cpu": process_cpu_seconds,
     "wall": time.perf_counter,
 }
+
+
+def clock_used(mode: str, session_clock: str) -> str:
+    """The clock c_k was really read on under ``mode``: the session's on the virtual clock, ``wall``
+    when pacing to real time, ``none`` when unaware (compute is not counted)."""
+    return {"wall": "wall", "unaware": "none"}.get(mode, session_clock)
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ def feed(session: StreamSession, audio: npt.NDArray[np.float32], *, chunk_s: flo
         (min((k + 1) * size, len(audio)) / sample_rate,
          partial(session.accept, audio[k * size:(k + 1) * size])) for k in range(count)]
     calls.append((duration, session.finish))
-    clock = COMPUTE_CLOCKS["wall" if mode == "wall" else session.compute_clock]
+    clock = COMPUTE_CLOCKS["wall" if mode == "wall" else session.compute_clock]  # unaware: unread
     steps: list[StreamStep] = []
     done = 0.0  # f_{k-1}
     origin = time.perf_counter()
