@@ -96,6 +96,12 @@ def test_markdown_has_a_streaming_table(report):
     [row] = [line for line in text.splitlines() if line.startswith("| m | cpu | d | 250 |")]
     assert "| unaware | manifest |" in row
     assert "1.100" in row  # first-appearance latency p50
+    [head] = [line for line in text.splitlines() if line.startswith("| model | device | dataset | chunk")]
+    assert "| 1st lat p50 s |" in head  # a unit said once
+    assert "| erasure (words/word) |" in head
+    virtual = {**report, "runs": [{**report["runs"][0], "stream_clock": "virtual",
+                                   "stream_compute_clock": "process_cpu"}]}
+    assert "| virtual (process_cpu) | manifest |" in render_markdown(virtual)
 
 
 def test_compare_calls_streams_on_different_compute_clocks_unlike():
