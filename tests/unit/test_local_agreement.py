@@ -276,41 +276,6 @@ def test_the_session_times_calls_on_the_engines_clock(monkeypatch):
     assert Scripted(["x"]).start_stream().describe()["policy"] == "local-agreement"
 
 
-def test_process_cpu_counts_worker_threads_and_leaves_asrbench_threads_out():
-    """The process clock sees CPU spent in another thread (the thread clock does not) and leaves out
-    a thread registered as asrbench's own."""
-    import threading
-    import time
-
-    from asrbench.bench.stream_clock import COMPUTE_CLOCKS
-    from asrbench.hardware.cputime import ExcludedThreads, excluded_thread, process_cpu_seconds
-
-    def burn(seconds):
-        end = time.thread_time() + seconds
-        while time.thread_time() < end:
-            pass
-
-    thread_before, process_before = time.thread_time(), COMPUTE_CLOCKS["process_cpu"]()
-    worker = threading.Thread(target=burn, args=(0.3,))
-    worker.start()
-    worker.join()
-    assert COMPUTE_CLOCKS["process_cpu"]() - process_before >= 0.28
-    assert time.thread_time() - thread_before < 0.1
-
-    registry = ExcludedThreads()
-
-    def own():
-        with excluded_thread("sampler", registry=registry):
-            burn(0.3)
-
-    before, process = process_cpu_seconds(registry), time.process_time()
-    sampler = threading.Thread(target=own)
-    sampler.start()
-    sampler.join()
-    assert process_cpu_seconds(registry) - before < 0.1
-    assert time.process_time() - process >= 0.28  # the process did spend it
-
-
 def test_timed_words_are_the_texts_words_with_ordered_times():
     from asrbench.data.words import timed_words
 
