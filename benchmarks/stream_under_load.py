@@ -97,8 +97,9 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="stream-load-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"{args.model}, {args.chunk_ms} ms chunks, smoke set, CPU; {args.burners} burner(s); "
-          f"{os.cpu_count()} CPUs; reports in {folder}")
+    print(f"{args.model}, {args.chunk_ms} ms chunks, CPU, pytest args {args.pytest_args or 'none'} "
+          f"(smoke set unless they name one); {args.burners} burner(s); {os.cpu_count()} CPUs; "
+          f"reports in {folder}")
     for clock in args.clocks.split(","):
         runs = []
         for burners in (0, args.burners):
