@@ -4,22 +4,25 @@
   imported twice in one process, so every test outside ``tests/benchmarks`` imports it first (in
   the CPU-only simulation below). A benchmark-only run does not: torch is then imported only by an
   engine that needs it, and a faster-whisper run's memory figures stay free of it. asrbench's own
-  modules are all imported here, once: otherwise the first in-process run's fresh copies (a
-  normaliser registry, the protocol's clock) would be unloaded and a later run would see other
-  copies, and a test file would pass only after others.
+  modules are all imported once collection has found a pytester test, before any runs: otherwise
+  the first in-process run's fresh copies (a normaliser registry, the protocol's clock) would be
+  unloaded and a later run would see other copies, and a test file would pass only after others.
+  A benchmark-only run imports only what it uses.
 - Every cache a test could write (asrbench's converted weights, Hugging Face, XDG) points into a
   temporary folder for the whole session: tests never write into the user's real cache.
 - Outside ``tests/benchmarks`` (the suite that benchmarks the real devices of the machine), every test
   sees a CPU-only host: CUDA and MPS are simulated absent, so the plugin's own tests give the same
   result on a CPU box, a CUDA box and an Apple-silicon Mac.
 - Skips are for absent hardware only: a skip whose reason is not a missing CUDA/MPS device fails the
-  run (an installed package that cannot import is an error, never a skip).
+  run (an installed package that cannot import is an error, never a skip). The one other allowed
+  skip is an absent system browser (``headless.NO_BROWSER``), and only while
+  ``ASRBENCH_REQUIRE_BROWSER`` is unset.
 """
 
 from __future__ import annotations
 
+import gc
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -28,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from skip_audit import SkipAudit  # type: ignore[import-not-found]
 
 _CACHE_ROOT = Path(tempfile.mkdtemp(prefix="asrbench-test-cache-"))
 for _name, _sub in (("ASRBENCH_CACHE_DIR", "asrbench"), ("HF_HOME", "huggingface"),
@@ -45,14 +50,6 @@ def _import_asrbench() -> None:
 
     for module in pkgutil.walk_packages(asrbench.__path__, "asrbench."):
         importlib.import_module(module.name)
-
-
-_import_asrbench()
-
-#: Skip reasons that mean "this machine lacks the hardware" — the only skips the suite allows.
-DEVICE_SKIP = re.compile(
-    r"CUDA is not available|only \d+ CUDA device|Apple MPS is not available|"
-    r"has no MPS backend|not on this test machine", re.IGNORECASE)
 
 BENCHMARKS = Path(__file__).parent / "benchmarks"
 
@@ -76,11 +73,20 @@ def simulate_cpu_only_host(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)  # NVML, asked before any library: absent
 
 
+_frozen: list[bool] = []
+
+
 @pytest.fixture(autouse=True)
 def _cpu_only_host(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if BENCHMARKS in Path(str(request.node.path)).parents:
         return  # the benchmark suite measures the machine's real devices
     simulate_cpu_only_host(monkeypatch)
+    if not _frozen:
+        # every model release runs gc.collect(), which in this process (torch, every module)
+        # walks a few hundred thousand long-lived objects: exempted once, a collection takes
+        # microseconds instead of a quarter of a second; objects made later are collected as usual
+        gc.freeze()
+        _frozen.append(True)
 
 
 class BrokenImport:
@@ -107,27 +113,31 @@ def break_import(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, BaseExceptio
     return apply
 
 
-_bad_skips: list[str] = []
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(SkipAudit(), "asrbench-skip-audit")  # see tests/skip_audit.py
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.skipped and not hasattr(report, "wasxfail"):
-        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        if not DEVICE_SKIP.search(reason):
-            _bad_skips.append(f"{report.nodeid}: {reason}")
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any in-process pytester run: every asrbench module (see above), and soxr, which
+    asrbench imports when it first resamples and which, a nanobind extension, aborts the process if
+    imported again after an in-process run unloaded it."""
+    if any("pytester" in getattr(item, "fixturenames", ()) for item in session.items):
+        _import_asrbench()
+        import soxr  # noqa: F401
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _bad_skips:
-        terminalreporter.section("skips that are not absent hardware", red=True)
-        for line in _bad_skips:
-            terminalreporter.write_line(line)
+@pytest.fixture(autouse=True)
+def _pytester_runs_without_hypothesis(request: pytest.FixtureRequest,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytester's runs (in-process and subprocess) load no hypothesis plugin, as this repository's
+    own runs do not (pyproject.toml): it imports all of hypothesis at the end of each run, and an
+    in-process run ended by a usage error leaves hypothesis counting itself still initialising,
+    which fails the property tests that run later."""
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")  # it clears PYTEST_ADDOPTS when it starts
+        addopts = os.environ.get("PYTEST_ADDOPTS", "")
+        monkeypatch.setenv("PYTEST_ADDOPTS", f"{addopts} -p no:hypothesispytest".strip())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_CACHE_ROOT, ignore_errors=True)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if _bad_skips and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -4,6 +4,10 @@ The protocol runs over a pipe (``--remote-debugging-pipe``: JSON messages ended 
 browser's file descriptors 3 and 4), so it needs nothing beyond the standard library: no websocket
 client, no port. The page's console errors, uncaught exceptions and every request it starts are
 recorded while it loads and runs.
+
+Without a browser on PATH, :func:`require_chromium` skips the test with one line naming what is
+missing and how to get it; ``ASRBENCH_REQUIRE_BROWSER=1`` (set by ``.ci/run``) turns that skip into
+a failure, so CI still proves the page in a real browser.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FLAGS", "Browser", "PageLog", "find_chromium"]
+import pytest
+
+__all__ = ["FLAGS", "NO_BROWSER", "REQUIRE_BROWSER", "Browser", "PageLog", "browser_required",
+           "find_chromium", "require_chromium"]
 
 #: Headless, no sandbox (CI runs as root in a container), and nothing the browser fetches on its own.
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,6 +43,29 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+#: The environment variable that makes a missing browser a failure rather than a skip.
+REQUIRE_BROWSER = "ASRBENCH_REQUIRE_BROWSER"
+#: The skip reason: what is missing and how to get it (tests/conftest.py allows this skip).
+NO_BROWSER = ("no headless browser on PATH (chromium, chromium-browser or google-chrome): "
+              "apt install chromium, or on a Mac brew install --cask chromium")
+
+
+def browser_required() -> bool:
+    """Whether ``ASRBENCH_REQUIRE_BROWSER`` is set to something other than empty or ``0``."""
+    return os.environ.get(REQUIRE_BROWSER, "").strip() not in ("", "0")
+
+
+def require_chromium() -> str:
+    """The browser to drive; without one, skip with :data:`NO_BROWSER`, or fail when
+    ``ASRBENCH_REQUIRE_BROWSER`` is set (CI must not pass without the page having run)."""
+    found = find_chromium()
+    if found is not None:
+        return found
+    if browser_required():
+        pytest.fail(f"{NO_BROWSER} ({REQUIRE_BROWSER}=1 requires one)", pytrace=False)
+    pytest.skip(NO_BROWSER)
 
 
 @dataclass

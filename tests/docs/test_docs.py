@@ -117,6 +117,7 @@ def _run(block: Block, folder: Path) -> None:
         f"{result.stderr[-3000:]}")
 
 
+@pytest.mark.slow  # each example is a process; several run the benchmark suite
 def test_every_example_runs_or_says_why_not(scratch: Path) -> None:
     """README and docs examples, in order, in one scratch folder; not-run ones carry a reason."""
     runnable = [b for b in all_blocks() if b.lang in RUN]

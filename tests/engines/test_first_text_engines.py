@@ -31,9 +31,8 @@ def test_which_engines_report_first_text(name, incremental):
 
 
 @pytest.fixture(scope="module")
-def faster_whisper():
-    spec = parse_model_spec("faster_whisper")
-    return engine_class("faster_whisper").load(spec, Device("cpu"))
+def faster_whisper(cpu_model):
+    return cpu_model("faster_whisper")
 
 
 def test_faster_whisper_marks_its_first_segment(faster_whisper, monkeypatch):
@@ -52,9 +51,8 @@ def test_faster_whisper_marks_its_first_segment(faster_whisper, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["faster_whisper", "whisper_cpp"])
-def test_first_text_on_a_real_clip(name, faster_whisper, smoke):
-    engine = (faster_whisper if name == "faster_whisper"
-              else engine_class(name).load(parse_model_spec(name), Device("cpu")))
+def test_first_text_on_a_real_clip(name, cpu_model, smoke):
+    engine = cpu_model(name)
     with recording(time.perf_counter) as recorder:
         text = engine.transcribe(smoke[0].audio)
         total = time.perf_counter() - recorder.started

@@ -17,14 +17,14 @@ def _load(text: str, device: Device | None = None) -> Any:
     return engine_class(spec.engine).load(spec, device or Device("cpu"))
 
 
-def test_faster_whisper_reports_the_device_ctranslate2_built_the_model_for():
-    engine = _load("faster_whisper")
+def test_faster_whisper_reports_the_device_ctranslate2_built_the_model_for(cpu_model):
+    engine = cpu_model("faster_whisper")
     assert engine.weights_device() == "cpu"
     assert FasterWhisperEngine.runtime == "ctranslate2"
 
 
-def test_openai_whisper_reports_its_parameters_device():
-    assert _load("whisper").weights_device() == "cpu"
+def test_openai_whisper_reports_its_parameters_device(cpu_model):
+    assert cpu_model("whisper").weights_device() == "cpu"
 
 
 class _FakeCt2Model:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from asrbench.cli import main
 
 SUITE = Path(__file__).parents[1] / "benchmarks" / "test_transcribe.py"
@@ -14,6 +16,7 @@ ARGS = ["--asr-model", "faster_whisper:tiny.en,compute_type=int8", "--asr-datase
         "--asr-max-wer", "1", "--asr-max-corpus-wer", "1"]
 
 
+@pytest.mark.slow  # five runs of the smoke set on the real weights
 def test_repeat_runs_compare_as_not_significant_and_shards_merge_exactly(pytester, capsys):
     pytester.makepyfile(test_suite=SUITE.read_text())
     for number in (1, 2):

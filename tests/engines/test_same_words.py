@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import pytest
 
 from asrbench.engines import engine_class, parse_model_spec
-from asrbench.hardware.devices import Device
 from asrbench.scoring.metrics import get_normaliser, score
 
-CPU = Device("cpu")
 NORMALISER = get_normaliser("whisper-english")
+#: Every runtime on real weights, mlx's Linux CPU build among them (about 15 s per clip).
+pytestmark = pytest.mark.slow
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class Runtime:
 
 RUNTIMES = [
     Runtime("whisper"),
-    Runtime("transformers"),
+    # transformers: token for token openai-whisper's, on these clips and on short and quiet ones
+    # (tests/engines/test_reference_decoding.py), so the same words as these
     # MLX's Linux CPU build multiplies slowly (~15 s per 30-second window): one clip
     Runtime("mlx_whisper", clips=1),
     # whisper.cpp computes its own log-Mel and keeps f16 activations in places: a near-tie between
@@ -41,10 +42,9 @@ RUNTIMES = [
 
 
 @pytest.fixture(scope="module")
-def reference(smoke):
-    spec = parse_model_spec("faster_whisper,compute_type=float32")
-    engine = engine_class(spec.engine).load(spec, CPU)
-    return {u.id: _normalised(engine.transcribe(u.audio)) for u in smoke}
+def reference(cpu_transcripts):
+    texts = cpu_transcripts("faster_whisper,compute_type=float32")
+    return {uid: _normalised(text) for uid, text in texts.items()}
 
 
 def _normalised(text: str) -> str:
@@ -52,16 +52,20 @@ def _normalised(text: str) -> str:
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES, ids=lambda r: r.spec)
-def test_same_words_as_faster_whisper(runtime, reference, smoke):
+def test_same_words_as_faster_whisper(runtime, reference, smoke, cpu_model, cpu_transcripts):
     spec = parse_model_spec(runtime.spec)
     cls = engine_class(spec.engine)
     status = cls.import_status()
     if status.state == "absent":
         pytest.skip(str(status.reason))
-    engine = cls.load(spec, CPU)
-    clips = sorted(smoke, key=lambda u: len(u.audio))[:runtime.clips] if runtime.clips else smoke
-    for utterance in clips:
-        got = _normalised(engine.transcribe(utterance.audio))
+    if runtime.clips is None:
+        texts = cpu_transcripts(runtime.spec)
+    else:
+        engine = cpu_model(runtime.spec)
+        clips = sorted(smoke, key=lambda u: len(u.audio))[:runtime.clips]
+        texts = {u.id: engine.transcribe(u.audio) for u in clips}
+    for utterance in [u for u in smoke if u.id in texts]:
+        got = _normalised(texts[utterance.id])
         if runtime.max_words == 0:
             assert got == reference[utterance.id], f"{runtime.spec}, {utterance.id}"
         else:

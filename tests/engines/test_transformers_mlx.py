@@ -1,7 +1,7 @@
 """The transformers and mlx-whisper engines and their converters, on the real tiny.en weights.
 
-mlx on a Linux CPU takes about 15 s per clip (every clip is a 30-second window): only the contract
-(tests/engines/test_contract.py) and the same-words test transcribe with it, on one short clip.
+mlx on a Linux CPU takes about 15 s per clip (every clip is a 30-second window): only the same-words
+test transcribes with these weights, on one short clip (the contract runs a tiny random model).
 """
 
 from __future__ import annotations
@@ -171,9 +171,8 @@ def test_transformers_asks_torch(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def hf():
-    spec = parse_model_spec("transformers")
-    return engine_class("transformers").load(spec, CPU)
+def hf(cpu_model):
+    return cpu_model("transformers")
 
 
 def test_transformers_batch_matches_one_at_a_time(hf, smoke):

@@ -59,9 +59,8 @@ def ggml_file(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cpp():
-    spec = parse_model_spec("whisper_cpp")
-    return engine_class("whisper_cpp").load(spec, CPU)
+def cpp(cpu_model):
+    return cpu_model("whisper_cpp")
 
 
 def _simulate_build(monkeypatch, info: str) -> None:

@@ -18,19 +18,19 @@ def _load(text: str):
 
 
 @pytest.fixture(scope="module")
-def fw_f32():
-    return _load("faster_whisper,compute_type=float32")
+def fw_f32(cpu_model):
+    return cpu_model("faster_whisper,compute_type=float32")
 
 
 @pytest.fixture(scope="module")
-def ow():
-    return _load("whisper")
+def ow(cpu_model):
+    return cpu_model("whisper")
 
 
-def test_faster_whisper_int8_is_accurate_on_the_smoke_set(smoke):
-    engine = _load("faster_whisper")
+def test_faster_whisper_int8_is_accurate_on_the_smoke_set(smoke, cpu_model, cpu_transcripts):
+    engine = cpu_model("faster_whisper")
     assert engine.info()["compute_type"] == "int8"
-    texts = [engine.transcribe(u.audio) for u in smoke]
+    texts = [cpu_transcripts("faster_whisper")[u.id] for u in smoke]
     assert all(isinstance(t, str) and t for t in texts)  # the lazy generator was consumed
     corpus = total(score(u.text, t, get_normaliser("whisper-english")).words
                    for u, t in zip(smoke, texts, strict=True))
@@ -45,10 +45,11 @@ def test_openai_whisper_runs_the_converted_weights(ow, smoke):
     assert score(smoke[0].text, text, get_normaliser("whisper-english")).wer == 0.0
 
 
-def test_engines_agree_on_every_clip_in_float32(fw_f32, ow, smoke):
+def test_engines_agree_on_every_clip_in_float32(cpu_transcripts, smoke):
     """A converter that mangles one tensor changes transcripts: this is the converter's real test."""
+    openai, ct2 = cpu_transcripts("whisper"), cpu_transcripts("faster_whisper,compute_type=float32")
     for utterance in smoke:
-        assert ow.transcribe(utterance.audio) == fw_f32.transcribe(utterance.audio), utterance.id
+        assert openai[utterance.id] == ct2[utterance.id], utterance.id
 
 
 def test_whisper_refuses_fp16_on_cpu():
@@ -61,11 +62,12 @@ def test_missing_model_folder_is_an_engine_error(tmp_path):
         _load(f"faster_whisper:{tmp_path}/absent/model")
 
 
-def test_smoke_set_hypotheses_score_exactly_as_jiwer(fw_f32, smoke):
+def test_smoke_set_hypotheses_score_exactly_as_jiwer(cpu_transcripts, smoke):
     import jiwer
 
     normaliser = get_normaliser("whisper-english")
+    texts = cpu_transcripts("faster_whisper,compute_type=float32")
     for utterance in smoke:
-        s = score(utterance.text, fw_f32.transcribe(utterance.audio), normaliser)
+        s = score(utterance.text, texts[utterance.id], normaliser)
         assert s.wer == pytest.approx(jiwer.wer(s.reference, s.hypothesis)), utterance.id
         assert s.cer == pytest.approx(jiwer.cer(s.reference, s.hypothesis)), utterance.id

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from asrbench.data.audio import load_audio
-from conftest import BASE, REFERENCES, SAMPLES  # type: ignore[import-not-found]
+from conftest import BASE, REFERENCES, SAMPLES, write_answers  # type: ignore[import-not-found]
 
 CPU = [*BASE, "--asr-device", "cpu", "--benchmark-disable", "-p", "no:randomly"]
 TESTS = Path(__file__).parents[1]
@@ -223,7 +223,8 @@ def test_timeout_must_be_positive(project):
 
 
 def test_ctrl_c_leaves_a_valid_report_marked_incomplete(project):
-    env = {**os.environ, "STUB_SLEEP": "2", "PYTHONUNBUFFERED": "1",
+    write_answers(project, two="!hang")  # 'one' passes at once; 'two' hangs until interrupted
+    env = {**os.environ, "STUB_HANG": "60", "PYTHONUNBUFFERED": "1",
            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     # a shell's background job starts with SIGINT ignored, and Python then keeps ignoring it: the
     # child gets the default disposition back, so it sees Ctrl-C however the suite was started
@@ -235,7 +236,7 @@ def test_ctrl_c_leaves_a_valid_report_marked_incomplete(project):
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        if "PASSED" in line:  # one utterance done, the next one is sleeping in the engine
+        if "PASSED" in line:  # one utterance done, the next one is hanging in the engine
             proc.send_signal(signal.SIGINT)
             break
     rest = proc.communicate(timeout=60)[0]

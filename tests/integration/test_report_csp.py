@@ -18,7 +18,7 @@ from asrbench.reporting import html as html_page
 from asrbench.reporting.html import write_html
 from asrbench.reporting.html_assets import CSP
 from asrbench.reporting.html_media import AudioFiles
-from headless import Browser, find_chromium  # type: ignore[import-not-found]
+from headless import Browser, require_chromium  # type: ignore[import-not-found]
 from sample_report import sample_report  # type: ignore[import-not-found]
 
 CLIP = Path(__file__).parents[2] / "fixtures" / "audio" / "austen-0880.flac"
@@ -32,10 +32,7 @@ OLD_CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-in
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        pytest.skip("no chromium on PATH (apt-get install chromium)")
-    return found
+    return require_chromium()  # skips naming what to install, or fails under ASRBENCH_REQUIRE_BROWSER
 
 
 def _report() -> dict[str, Any]:

@@ -165,6 +165,7 @@ def test_compare_keeps_runs_of_two_machines_apart(smoke, capsys):
                  "--significant"]) == 1
 
 
+@pytest.mark.slow  # submitit runs each shard as its own pytest process
 def test_submit_runs_shards_with_submitit_locally_and_merges(smoke, monkeypatch, capsys):
     monkeypatch.setenv("PYTHONPATH", f"{SRC}:{TESTS}")
     code = main(["submit", "--shards", "3", "--executor", "local", "--folder", "jobs", "--",

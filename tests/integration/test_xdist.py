@@ -28,11 +28,12 @@ def _report(path: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_two_workers_give_one_summary_with_the_wer_of_a_plain_run(project: pytest.Pytester) -> None:
     shutil.copy(STUB, project.path / "stub_engine.py")  # the workers import it from the project
     write_answers(project, two="he was an ill posed young man")  # a non-zero WER to compare
     args = [*BASE, "--asr-device", "cpu", "--asr-fast", "--benchmark-disable"]
-    plain = project.runpytest_subprocess(*args, "--asr-report", "plain.json")
+    plain = project.runpytest_inprocess(*args, "--asr-report", "plain.json")  # no xdist: in-process
     plain.assert_outcomes(passed=4)
     parallel = project.runpytest_subprocess(
         *args, "-n", "2", "--asr-report", "xdist.json", "--benchmark-json", "bench.json")
@@ -100,6 +101,7 @@ def test_compare_leaves_shared_timings_out_of_gates_and_like_for_like() -> None:
     assert failures([plain], [parse_gate("rtf:+10%")]) != []
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
     """``pytest -n 2`` on tests that use no asrbench fixture: no asrbench summary, no report."""
     project = pytester
@@ -116,6 +118,7 @@ def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
     bad.stderr.fnmatch_lines(["*asrbench: --asr-rounds*"])
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 @pytest.mark.parametrize(("args", "message"), [
     (["--asr-baseline", "0042"], "*asrbench: --asr-baseline: run '0042': not found*"),
     (["--asr-dataset", "data/nope.jsonl"], "*asrbench: *nope.jsonl*"),
@@ -125,7 +128,8 @@ def test_a_plain_parallel_run_is_left_alone(pytester: pytest.Pytester) -> None:
 def test_usage_errors_stay_usage_errors_under_xdist(project: pytest.Pytester, args: list[str],
                                                      message: str) -> None:
     shutil.copy(STUB, project.path / "stub_engine.py")
-    result = project.runpytest_subprocess(*BASE, "--asr-device", "cpu", "-n", "2", *args)
+    # one worker finds the mistake as two would, and starts faster
+    result = project.runpytest_subprocess(*BASE, "--asr-device", "cpu", "-n", "1", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
@@ -153,6 +157,7 @@ def test_every_workers_throughput_reaches_the_one_report(project: pytest.Pyteste
     assert [r["model"] for r in data["runs"]] == ["stub:answers.json", "stub:other.json"]
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_a_plain_parallel_run_ignores_asrbench_settings_it_does_not_use(
         pytester: pytest.Pytester) -> None:
     """A project whose benchmark job sets a baseline gate and a dataset made later still runs its
@@ -160,12 +165,13 @@ def test_a_plain_parallel_run_ignores_asrbench_settings_it_does_not_use(
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
     pytester.makepyprojecttoml('[tool.asrbench]\nbaseline = "0001"\nbaseline_rtf_margin = 10\n'
                                'datasets = ["data/later.jsonl"]\n')
-    pytester.runpytest_subprocess("test_plain.py", "-p", "no:cacheprovider").assert_outcomes(
+    pytester.runpytest_inprocess("test_plain.py", "-p", "no:cacheprovider").assert_outcomes(
         passed=1)
     result = pytester.runpytest_subprocess("test_plain.py", "-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.slow  # pytest-xdist: a controller and its worker processes
 def test_a_crashed_worker_marks_the_combined_run_incomplete(project: pytest.Pytester) -> None:
     shutil.copy(STUB, project.path / "stub_engine.py")
     write_answers(project, one="!crash")

@@ -66,6 +66,9 @@ def test_a_uniform_twenty_percent_slowdown_fails_a_ten_percent_margin():
     assert message.startswith(f"RTF {slow.rtf:.3f} regressed from {base.rtf:.3f} in baseline "
                               f"run 0001 by {rise:+.1f}% (margin 10%); ΔRTF {rise:+.1f}% [95% CI")
     assert ", significant (30 paired utterances)" in message
+    assert ("one run against one run cannot separate run-to-run spread from a change (the "
+            "interval is the precision of one run)") in message
+    assert "'asrbench ab --pairs 5'" in message
     # significant, so --asr-baseline-significant keeps the failure; a 30 % margin lets it pass
     assert _gate(base, 10.0, significant=True).check(slow) == message
     assert _gate(base, 30.0).check(slow) is None

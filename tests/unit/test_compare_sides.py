@@ -7,6 +7,7 @@ import copy
 import json
 import math
 import random
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,8 @@ def _files(tmp_path: Path, side: str, scales: list[float], **kwargs: Any) -> lis
     out = []
     for index, scale in enumerate(scales, start=1):
         path = tmp_path / f"{side}-{index:02d}.json"
-        path.write_text(json.dumps(_report(scale, seed=hash((side, index)) % 1000, **kwargs)))
+        path.write_text(json.dumps(_report(scale, seed=zlib.crc32(f"{side}-{index}".encode()),
+                                            **kwargs)))
         out.append(str(path))
     return out
 
@@ -172,3 +174,32 @@ def test_two_run_form_says_one_run_cannot_separate_spread_from_change(tmp_path, 
     err = capsys.readouterr().err
     assert "one run against one run cannot separate run-to-run spread from a change" in err
     assert "asrbench ab" in err
+    # the within-run intervals are labelled for what they are, and no verdict is given
+    assert main(["compare", *a, *b]) == 0
+    table = capsys.readouterr().out
+    assert "      precision of one run: ΔRTF +" in table
+    assert "      timing verdict: no decision (one run against one run cannot separate" in table
+    assert main(["compare", *a, *b, "--json"]) == 0
+    base, new = json.loads(capsys.readouterr().out)
+    assert (base["timing_verdict"], base["timing_verdict_reason"]) == (None, None)
+    assert new["timing_verdict"] == "no decision"
+    assert new["timing_verdict_reason"].startswith("one run against one run cannot separate")
+    assert new["rtf_significant"] is True  # what the precision of one run alone would say
+
+
+def test_the_wer_test_weighs_sides_of_unequal_run_counts_alike(tmp_path):
+    # the paired bootstrap divides both sides' errors by side A's words: 3 runs against 4 must
+    # not read as a third more errors on B
+    a = [load_run(Path(p)) for p in _files(tmp_path, "a", [1.0, 1.01, 0.99], errors=2)]
+    b = [load_run(Path(p)) for p in _files(tmp_path, "b", [1.0, 1.01, 0.99, 1.0], errors=2)]
+    [row] = sides.compare_sides(a, b, paired=False, resamples=1000)
+    assert row.wer is not None
+    assert (row.wer.delta, row.wer.low, row.wer.high) == (0.0, 0.0, 0.0)
+    assert not row.wer.significant
+    worse = [load_run(Path(p)) for p in _files(tmp_path, "w", [1.0] * 5, errors=3)]
+    [row] = sides.compare_sides(a, worse, paired=False, resamples=1000)
+    assert row.wer is not None
+    assert row.wer.delta == pytest.approx(100 * (3 - 2) / 270)
+    assert row.wer.low is not None
+    assert row.wer.high is not None
+    assert row.wer.low <= row.wer.delta <= row.wer.high

@@ -105,3 +105,14 @@ def test_runs_needed_is_the_first_count_whose_interval_decides():
     assert t_quantile(0.975, needed - 2) * sd / math.sqrt(needed - 1) >= room
     assert runs_to_decide(0.0, 0.0, 0.05, paired=True) is None  # no spread: nothing to go by
     assert runs_to_decide(math.log(1.05), 0.1, 0.05, paired=True) is None  # on the margin
+
+
+@pytest.mark.parametrize(("base", "new"), [([1.0], [1.0, 1.1]), ([1.0, 1.1, 0.9], [1.2])])
+def test_one_run_against_several_is_no_decision_not_a_crash(base, new):
+    # Welch's degrees of freedom divide by each side's n - 1: one run on a side has no spread
+    change = replicate_change(base, new, figure="rtf", paired=False)
+    assert change.verdict == "no decision"
+    assert "1 run on a side" in (change.reason or "")
+    assert change.ratio == pytest.approx(statistics.geometric_mean(new)
+                                         / statistics.geometric_mean(base))
+    assert (change.low, change.high) == (None, None)

@@ -4,6 +4,12 @@ Whisper models read 30-second windows: a batch is a list of windows, at most one
 clips are short. A clip longer than the window is cut into consecutive windows (the one-at-a-time
 path instead slides its window by what it decoded), and the texts of a clip's windows are joined
 with spaces, in order.
+
+:func:`mel_windows` cuts a clip's log-Mel features the way openai-whisper's ``transcribe`` does:
+the spectrogram of the whole clip (normalised over it), cut into 3000-frame windows, the last one
+padded with zeros *after* normalisation. Padding the audio to 30 s first (a feature extractor's
+default) fills the tail with the log-Mel of silence instead, which the model reads differently on a
+short or quiet clip.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import numpy.typing as npt
 
 from asrbench.data.audio import SAMPLE_RATE
 
-__all__ = ["WINDOW_SECONDS", "join_pieces", "split_pieces"]
+__all__ = ["WINDOW_FRAMES", "WINDOW_SECONDS", "join_pieces", "mel_windows", "split_pieces"]
 
 WINDOW_SECONDS = 30
+#: Log-Mel frames in one window (10 ms hop).
+WINDOW_FRAMES = 3000
 
 Audio = npt.NDArray[np.float32]
 
@@ -43,3 +51,16 @@ def join_pieces(texts: Sequence[str], owners: Sequence[int], count: int) -> list
         if text.strip():
             parts[owner].append(text.strip())
     return [" ".join(p) for p in parts]
+
+
+def mel_windows(mel: npt.NDArray[np.float32], content: int, *,
+                frames: int = WINDOW_FRAMES) -> list[npt.NDArray[np.float32]]:
+    """The first ``content`` frames of ``mel`` (mels × frames) as windows of ``frames``, the last
+    one padded with zeros; none for an empty clip (openai-whisper decodes nothing there)."""
+    windows: list[npt.NDArray[np.float32]] = []
+    for start in range(0, content, frames):
+        stop = min(start + frames, content)
+        window = np.zeros((mel.shape[0], frames), dtype=np.float32)
+        window[:, :stop - start] = mel[:, start:stop]
+        windows.append(window)
+    return windows

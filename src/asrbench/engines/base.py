@@ -146,6 +146,12 @@ class Engine(ABC):
         return get_runtime(cls.runtime).unavailable_reason(device)
 
     @classmethod
+    def check_model(cls, spec: ModelSpec) -> None:
+        """Raise ``ConfigError`` if ``spec`` names a model that cannot be this engine's, found
+        cheaply at start-up (a folder that is not a model); nothing heavy is imported here."""
+        return None
+
+    @classmethod
     @abstractmethod
     def load(cls, spec: ModelSpec, device: Device) -> Engine:
         """Load the model; raise ``EngineUnavailable`` when it cannot run here."""

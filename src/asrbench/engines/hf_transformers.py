@@ -1,14 +1,18 @@
-"""Hugging Face transformers engine (``WhisperForConditionalGeneration.generate``).
+"""Hugging Face transformers engine: any speech-recognition family transformers loads, by architecture.
 
 ``transformers:tiny.en`` (the default) is the bundled CTranslate2 tiny.en converted once into the
 cache folder (:mod:`asrbench.engines.convert_hf`), so this engine runs the very same weights as
 faster_whisper and whisper. A CTranslate2 folder is converted the same way; a transformers folder
-or a Hub id (``distil-whisper/distil-small.en``) loads as it is, from the local cache first and
-never online under ``HF_HUB_OFFLINE``; only ``.safetensors`` weights are loaded.
+(``transformers:./my-finetune``) or a Hub id (``nvidia/parakeet-ctc-0.6b``) loads as it is, from the
+local cache first and never online under ``HF_HUB_OFFLINE``; only ``.safetensors`` weights load.
 
-Decoding follows the shared Whisper defaults: English, greedy (``num_beams=1``), temperature 0 with
-no fallback, no timestamps. Each clip is cut into 30-second windows, each padded to 30 s as Whisper
-expects; ``transcribe_batch`` runs every window of every clip in one ``generate`` call.
+The family comes from ``config.json`` (:mod:`asrbench.engines.hf_families`): Whisper decodes as
+openai-whisper does (:mod:`asrbench.engines.hf_whisper`: English, greedy, temperature 0 with no
+fallback, no timestamps, on the reference's log-Mel windows); Moonshine, Parakeet CTC/TDT/RNN-T,
+LASR and the wav2vec2-style CTC models through their own processor and generation config
+(:mod:`asrbench.engines.hf_runners`). ``info()`` records the family, architecture, parameter count,
+dtype, and the shared decoding options the family ignored. An unknown architecture, or a local
+folder that is not a model, is a usage error at start-up (:meth:`TransformersEngine.check_model`).
 
 Devices are asked of torch (CPU, CUDA, MPS). Precision: float16 on CUDA, float32 on the CPU and MPS
 unless ``dtype`` says otherwise. On MPS the model is probed with one decode; a failure skips.
@@ -25,8 +29,8 @@ import numpy.typing as npt
 
 from asrbench.core.errors import ConfigError, EngineError, EngineUnavailable
 from asrbench.data.audio import SAMPLE_RATE
-from asrbench.data.batching import join_pieces, split_pieces
-from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options
+from asrbench.engines.base import DECODING_DEFAULTS, DECODING_OPTIONS, Engine, decoding_options
+from asrbench.engines.hf_families import FAMILIES, Family, family_for, folder_family
 from asrbench.engines.spec import ModelSpec
 from asrbench.engines.weights import BUNDLED_CT2_MODEL, WHISPER_SIZES, bundled_ct2_model, cache_dir, fetch
 from asrbench.hardware.devices import Device
@@ -49,7 +53,7 @@ def _choice(valid: tuple[str, ...]) -> Any:
 
 
 class TransformersEngine(Engine):
-    """transformers Whisper; options: dtype, attn_implementation and the decoding ones."""
+    """transformers speech models; options: dtype, attn_implementation and the decoding ones."""
 
     name = "transformers"
     devices = frozenset({"cpu", "cuda", "mps"})
@@ -65,15 +69,38 @@ class TransformersEngine(Engine):
         **DECODING_OPTIONS,
     }
 
-    def __init__(self, model: Any, processor: tuple[Any, Any], device: Device, *, dtype: str,
-                 decode: dict[str, Any], source: str) -> None:
+    def __init__(self, model: Any, processor: Any, device: Device, *, dtype: str,
+                 decode: dict[str, Any], source: str, architecture: str) -> None:
         self._model = model
-        self._features, self._tokenizer = processor
         self.device = device
         self.dtype = dtype
-        self.decode = decode
         self.source = source
-        self._generate = _generate_kwargs(model.generation_config, decode, source)
+        self.architecture = architecture
+        self.family = FAMILIES[architecture]
+        self.decode = {k: v for k, v in decode.items() if k in self.family.honours}
+        self.runner = _runner(model, processor, self.family, decode, f"transformers:{source}")
+
+    @classmethod
+    def check_model(cls, spec: ModelSpec) -> None:
+        """A local folder must hold a model of a family this engine runs (read from its
+        config.json, nothing imported): otherwise a usage error before anything runs."""
+        name = spec.model or cls.default_model
+        path = Path(name).expanduser()
+        what = f"transformers:{name}"
+        if not (path.exists() or path.is_absolute() or name.startswith((".", "~"))
+                or name.count("/") > 1):
+            return  # a size name or a Hub id (owner/name)
+        if not path.is_dir():
+            raise ConfigError(f"{what}: no such model folder {path}")
+        if (path / "model.bin").is_file():
+            return  # CTranslate2 Whisper, converted at load
+        if not (path / "config.json").is_file():
+            raise ConfigError(f"{what}: {path} is not a model folder: it has no config.json "
+                              "(transformers) or model.bin (CTranslate2)")
+        try:
+            folder_family(path, what)
+        except EngineError as exc:
+            raise ConfigError(str(exc)) from None
 
     @classmethod
     def load(cls, spec: ModelSpec, device: Device) -> TransformersEngine:
@@ -88,13 +115,18 @@ class TransformersEngine(Engine):
         folder = _local_folder(name)
         what = f"transformers:{name}"
         if folder is not None:
-            model, processor = _from_pretrained(str(folder), kwargs, what, local_only=True)
+            architecture, family = folder_family(folder, what)
+            model, processor = _from_pretrained(str(folder), architecture, kwargs, what,
+                                                 local_only=True)
             source = str(folder)
         else:
             hub_id = _hub_id(name)
-            model, processor = fetch(what, lambda local: _from_pretrained(hub_id, kwargs, what,
-                                                                          local_only=local))
+            config = fetch(what, lambda local: _hub_config(hub_id, local))
+            architecture, family = family_for(config, what)
+            model, processor = fetch(what, lambda local: _from_pretrained(
+                hub_id, architecture, kwargs, what, local_only=local))
             source = hub_id
+        _refuse_ignored(spec, family, what)
         model.eval()
         if device.kind != "cpu":
             try:
@@ -102,7 +134,7 @@ class TransformersEngine(Engine):
             except (RuntimeError, TypeError) as exc:
                 raise EngineUnavailable(f"{what}: cannot move to {device} ({exc})") from exc
         engine = cls(model, processor, device, dtype=dtype, decode=decoding_options(spec),
-                     source=source)
+                     source=source, architecture=architecture)
         if device.kind == "mps":
             engine._probe(what)
         return engine
@@ -120,18 +152,7 @@ class TransformersEngine(Engine):
         return self.transcribe_batch([audio])[0]
 
     def transcribe_batch(self, audio: Sequence[npt.NDArray[np.float32]]) -> list[str]:
-        if not audio:
-            return []
-        import torch
-
-        pieces, owners = split_pieces(audio)
-        features = self._features([np.asarray(p) for p in pieces], sampling_rate=SAMPLE_RATE,
-                                  return_tensors="pt").input_features
-        features = features.to(self._model.device, dtype=self._model.dtype)
-        with torch.inference_mode():
-            ids = self._model.generate(features, **self._generate)
-        texts = self._tokenizer.batch_decode(ids, skip_special_tokens=True)
-        return [text.strip() for text in join_pieces(texts, owners, len(audio))]
+        return self.runner.transcribe_batch(audio) if audio else []
 
     def weights_device(self) -> str:
         from asrbench.hardware.runtimes import torch_module_device
@@ -144,31 +165,38 @@ class TransformersEngine(Engine):
         return {
             **super().info(),
             "torch_version": torch.__version__,
+            "family": self.family.name,
+            "family_kind": self.family.kind,
+            "architecture": self.architecture,
+            "parameters": sum(int(p.numel()) for p in self._model.parameters()),
             "precision": self.dtype,
+            "weights_dtype": str(self._model.dtype).removeprefix("torch."),
             "backend": _BACKENDS[self.device.kind],
             "attn_implementation": getattr(self._model.config, "_attn_implementation", None),
             "model_path": self.source,
             "decoding": dict(self.decode),
+            "decoding_ignored": list(self.family.ignores),
         }
 
 
-def _generate_kwargs(config: Any, decode: dict[str, Any], source: str) -> dict[str, Any]:
-    """``generate`` arguments for the shared decoding options."""
-    temperature = float(decode["temperature"])
-    kwargs: dict[str, Any] = {
-        "num_beams": int(decode["beam_size"]),
-        "do_sample": temperature > 0,
-        "return_timestamps": not decode["without_timestamps"],
-    }
-    if temperature > 0:
-        kwargs["temperature"] = temperature
-    language = decode["language"]
-    if getattr(config, "is_multilingual", True):
-        kwargs.update(language=language, task="transcribe")
-    elif language != "en":
-        raise ConfigError(f"transformers:{source}: an English-only model cannot transcribe "
-                          f"language={language!r}; use language=en")
-    return kwargs
+def _runner(model: Any, processor: Any, family: Family, decode: dict[str, Any], what: str) -> Any:
+    from asrbench.engines.hf_runners import CtcRunner, GenerateRunner
+    from asrbench.engines.hf_whisper import WhisperRunner
+
+    if family.decoder == "whisper":
+        return WhisperRunner(model, processor, decode, what)
+    if family.decoder == "ctc":
+        return CtcRunner(model, processor, family, decode)
+    return GenerateRunner(model, processor, family, decode)
+
+
+def _refuse_ignored(spec: ModelSpec, family: Family, what: str) -> None:
+    """A decoding option set on purpose that the family cannot honour is a usage error."""
+    for key in family.ignores:
+        value = spec.option(key, None)
+        if value is not None and DECODING_OPTIONS[key](value) != DECODING_DEFAULTS[key]:
+            raise ConfigError(f"option {key}={value}: {what} is a {family.name} model "
+                              f"({family.kind}), which ignores {key}; leave it unset")
 
 
 def _local_folder(name: str) -> Path | None:
@@ -200,21 +228,39 @@ def _hub_id(name: str) -> str:
                       f"{', '.join(WHISPER_SIZES)}")
 
 
-def _from_pretrained(where: str, kwargs: dict[str, Any], what: str, *,
-                     local_only: bool) -> tuple[Any, tuple[Any, Any]]:
-    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration, WhisperTokenizer
+def _hub_config(hub_id: str, local_only: bool) -> dict[str, Any]:
+    from transformers import AutoConfig
 
+    config: dict[str, Any] = AutoConfig.from_pretrained(hub_id, local_files_only=local_only).to_dict()
+    return config
+
+
+def _from_pretrained(where: str, architecture: str, kwargs: dict[str, Any], what: str, *,
+                     local_only: bool) -> tuple[Any, Any]:
+    import transformers
+
+    family = FAMILIES[architecture]
     try:
-        model = WhisperForConditionalGeneration.from_pretrained(
-            where, local_files_only=local_only, **kwargs)
-        features = WhisperFeatureExtractor.from_pretrained(where, local_files_only=local_only)
-        tokenizer = WhisperTokenizer.from_pretrained(where, local_files_only=local_only)
-    except (OSError, ValueError, ImportError) as exc:
+        if family.decoder == "whisper":
+            model = transformers.WhisperForConditionalGeneration.from_pretrained(
+                where, local_files_only=local_only, **kwargs)
+            processor: Any = (
+                transformers.WhisperFeatureExtractor.from_pretrained(where, local_files_only=local_only),
+                transformers.WhisperTokenizer.from_pretrained(where, local_files_only=local_only))
+        else:
+            model = getattr(transformers, architecture).from_pretrained(
+                where, local_files_only=local_only, **kwargs)
+            processor = transformers.AutoProcessor.from_pretrained(  # type: ignore[no-untyped-call]
+                where, local_files_only=local_only)
+    except ImportError as exc:
+        raise EngineUnavailable(f"{what}: the {family.name} family needs a package that is not "
+                                f"installed ({_first_line(exc)})") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         if local_only and not Path(where).is_dir():
             raise  # not cached: fetch tries online next
         raise EngineError(f"{what}: cannot load {where} ({type(exc).__name__}: "
                           f"{_first_line(exc)})") from exc
-    return model, (features, tokenizer)
+    return model, processor
 
 
 def _first_line(exc: BaseException) -> str:

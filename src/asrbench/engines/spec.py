@@ -77,4 +77,5 @@ def parse_model_spec(text: str) -> ModelSpec:
             parser(value)
         except ValueError as exc:
             raise ConfigError(f"--asr-model {text!r}: bad value for {key!r} ({exc})") from exc
+    cls.check_model(spec)
     return spec

@@ -8,8 +8,10 @@ Precision: float16 on CUDA, float32 on CPU and MPS. On MPS ``is_available()`` is
 model is moved there (its sparse ``alignment_heads`` buffer made dense first, as sparse tensors do not
 move to MPS in some torch versions) and probed with one decode; any failure skips with the reason.
 
-Batched transcription stacks one log-Mel window per clip (each 30-second window of a longer clip)
-and runs a single ``whisper.decode`` over the batch, with the same decoding options.
+Batched transcription stacks one log-Mel window per clip (each 30-second window of a longer clip),
+built as ``transcribe`` builds them (the whole clip's spectrogram, the last window padded with zeros
+after normalisation: :func:`asrbench.data.batching.mel_windows`), and runs a single
+``whisper.decode`` over the batch, with the same decoding options.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.core.errors import EngineError, EngineUnavailable
-from asrbench.data.batching import join_pieces, split_pieces
+from asrbench.data.batching import join_pieces, mel_windows
 from asrbench.data.words import WordTiming, timed_words
 from asrbench.engines.base import DECODING_OPTIONS, Engine, decoding_options, parse_bool
 from asrbench.engines.spec import ModelSpec
@@ -125,13 +127,19 @@ class WhisperEngine(Engine):
             return []
         import torch
         import whisper
+        from whisper.audio import HOP_LENGTH, N_SAMPLES
 
-        pieces, owners = split_pieces(audio)
-        mels = torch.stack([
-            whisper.log_mel_spectrogram(whisper.pad_or_trim(torch.from_numpy(np.asarray(piece))),
-                                        n_mels=self._model.dims.n_mels)
-            for piece in pieces
-        ]).to(self._model.device)
+        windows: list[npt.NDArray[np.float32]] = []
+        owners: list[int] = []
+        for index, clip in enumerate(audio):
+            mel = whisper.log_mel_spectrogram(torch.from_numpy(np.asarray(clip, dtype=np.float32)),
+                                              n_mels=self._model.dims.n_mels, padding=N_SAMPLES)
+            pieces = mel_windows(mel.numpy(), len(clip) // HOP_LENGTH)
+            windows += pieces
+            owners += [index] * len(pieces)
+        if not windows:
+            return [""] * len(audio)
+        mels = torch.from_numpy(np.stack(windows)).to(self._model.device)
         options = whisper.DecodingOptions(fp16=self.fp16, **self.decode)
         results = whisper.decode(self._model, mels, options)
         return join_pieces([str(r.text) for r in results], owners, len(audio))

@@ -5,7 +5,8 @@ latency percentiles and CPU cost are the observations, the answer is the ratio o
 geometric means with a 95 % interval that holds run-to-run spread, and a three-way verdict against
 a margin. WER stays an exact paired comparison over utterances: each side's word errors are summed
 per utterance over its runs (every run of a side counts; a deterministic decoder gives the same
-counts each time), then the paired bootstrap compares the sides on the utterances both scored.
+counts each time; sides of unequal run counts weigh alike), then the paired bootstrap compares the
+sides on the utterances both scored.
 """
 
 from __future__ import annotations
@@ -78,15 +79,19 @@ class SideRow:
         return sum(found) / len(found) if found else None
 
 
-def _pooled(runs: Sequence[SavedRun], key: Key) -> dict[str, Counts]:
-    """Word counts per utterance summed over the runs (utterances every run scored)."""
+def _pooled(runs: Sequence[SavedRun], key: Key, times: int = 1) -> dict[str, Counts]:
+    """Word counts per utterance summed over the runs (utterances every run scored), each sum
+    ``times`` over: the paired bootstrap divides both sides' errors by the base side's reference
+    words, so sides of 3 and 5 runs are pooled 5 and 3 times over to weigh alike."""
     per_run = [utterance_counts(run.utterances, key) for run in runs]
     common = set.intersection(*(set(c) for c in per_run)) if per_run else set()
     out = {}
     for uid in common:
         parts = [c[uid] for c in per_run]
-        out[uid] = Counts(sum(p.substitutions for p in parts), sum(p.deletions for p in parts),
-                          sum(p.insertions for p in parts), sum(p.reference for p in parts))
+        out[uid] = Counts(times * sum(p.substitutions for p in parts),
+                          times * sum(p.deletions for p in parts),
+                          times * sum(p.insertions for p in parts),
+                          times * sum(p.reference for p in parts))
     return out
 
 
@@ -129,7 +134,8 @@ def compare_sides(base: Sequence[SavedRun], new: Sequence[SavedRun], *, paired: 
         if len(normalisers) > 1:
             wer_note = "the runs' normalisers differ: WER not compared"
         else:
-            wer = paired_bootstrap(_pooled(base, key), _pooled(new, key), resamples=resamples)
+            wer = paired_bootstrap(_pooled(base, key, len(new)), _pooled(new, key, len(base)),
+                                   resamples=resamples)
             wer_note = None if wer is not None else "no utterance scored by every run"
         timing: dict[str, RunLevelChange] = {}
         for fig in timing_figures():

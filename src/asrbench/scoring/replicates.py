@@ -155,6 +155,12 @@ def replicate_change(base: Sequence[float], new: Sequence[float], *, figure: str
     if not all(math.isfinite(v) and v > 0 for v in (*old, *now)):
         return undecided(f"a run has no positive {figure}")
     la, lb = [math.log(v) for v in old], [math.log(v) for v in now]
+    # the ratio of geometric means (for pairs the same as the mean pair log-ratio)
+    ratio = math.exp(sum(lb) / len(lb) - sum(la) / len(la))
+    fewest = min(len(old), len(now))
+    if fewest < 2:  # before any spread: Welch's degrees of freedom divide by n - 1
+        return undecided("1 run on a side: no run-to-run spread to judge a change against; "
+                         "use 3 or more runs per side ('asrbench ab')", ratio)
     if paired:
         mean, var = _mean_var([b - a for a, b in zip(la, lb, strict=True)])
         se2, df = var / len(la), float(len(la) - 1)
@@ -162,11 +168,6 @@ def replicate_change(base: Sequence[float], new: Sequence[float], *, figure: str
         (ma, va), (mb, vb) = _mean_var(la), _mean_var(lb)
         mean, se2 = mb - ma, va / len(la) + vb / len(lb)
         df = _welch_df(va, len(la), vb, len(lb))
-    ratio = math.exp(mean)
-    fewest = min(len(old), len(now))
-    if fewest < 2:
-        return undecided("1 run on a side: no run-to-run spread to judge a change against; "
-                         "use 3 or more runs per side ('asrbench ab')", ratio)
     half = t_quantile(0.5 + level / 2, df) * math.sqrt(se2) if se2 > 0 else 0.0
     low, high = math.exp(mean - half), math.exp(mean + half)
     sd = _spread(la, lb, paired)
