@@ -63,7 +63,7 @@ def test_faster_whisper_streams_to_its_offline_text(fw, smoke):
     assert NORM.apply(final.partial) == NORM.apply(fw.transcribe(clip.audio))
     assert updates[-1].committed  # LocalAgreement-2 committed words before the end
     described = session.describe()
-    assert described["compute_clock"] == "wall"
+    assert described["compute_clock"] == "process_cpu"  # CTranslate2's worker threads, in-process
     assert described["prompt_used"] is True
 
 
@@ -163,3 +163,29 @@ def test_stream_policy_parameters_reach_the_session(fw):
     session = fw.start_stream(StreamPolicy(n=3, min_chunk_s=0.5))
     assert session.describe()["n"] == 3
     assert session.describe()["min_chunk_s"] == 0.5
+
+
+def test_faster_whisper_streams_as_well_as_offline_and_unaware_runs_repeat(cpu_model, cpu_transcripts,
+                                                                           smoke):
+    """LocalAgreement-2 over faster-whisper: the streams' final WER within 2 points of offline on
+    the same clips, and two unaware runs (compute not counted) give the same trace and figures."""
+    from asrbench.bench.stream_clock import feed
+    from asrbench.scoring.streaming import score_stream
+
+    fw = cpu_model("faster_whisper")  # the session's one load, shared with the other engine tests
+    clips = [_by_id(smoke, "austen-0880"), _by_id(smoke, "austen-0930")]
+
+    def run():
+        out = []
+        for clip in clips:
+            steps, _ = feed(fw.start_stream(), clip.audio, chunk_s=0.1, mode="unaware")
+            out.append((steps, score_stream(steps, clip.words, NORM.apply)))
+        return out
+
+    first = run()
+    assert run() == first  # the transcripts depend only on the chunk schedule
+    assert all(score.first_latencies and not score.violations for _, score in first)
+    streamed = total(score(c.text, steps[-1].partial, NORM).words
+                     for c, (steps, _) in zip(clips, first, strict=True))
+    offline = total(score(c.text, cpu_transcripts("faster_whisper")[c.id], NORM).words for c in clips)
+    assert abs(streamed.rate - offline.rate) <= 0.02, (streamed.rate, offline.rate)

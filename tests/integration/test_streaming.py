@@ -189,6 +189,9 @@ def test_unaware_clock_ignores_compute_and_compare_refuses_other_chunks(streamed
         "-m", "streaming").assert_outcomes(passed=2, deselected=4)
     a = json.loads((streamed.path / "a.json").read_text())
     assert a["runs"][0]["lag_slope"] == 0
+    # compute is not counted: no clock was read, whatever the session names
+    assert a["runs"][0]["stream_compute_clock"] == "none"
+    assert a["utterances"][0]["stream"]["compute_clock"] == "none"
     assert 0.5 <= a["runs"][0]["stream_first_latency_p90"] < 0.5 + CHUNK
     streamed.runpytest_inprocess(
         "--asr-model", "schedule:scripts.json,mode=slow", "--asr-dataset", "data/set.jsonl",

@@ -242,22 +242,37 @@ def test_the_session_times_calls_on_the_engines_clock(monkeypatch):
     class InThread(Scripted):
         compute_clock = "thread_cpu"
 
-    assert Scripted.runtime == "torch"  # a torch engine on more than one thread: the wall clock
+    class Service(Scripted):
+        compute_clock = "wall"  # the default: the work happens outside this process
+
+    class InProcess(Scripted):
+        compute_clock = "process_cpu"
+
+    def clock(engine):
+        return LocalAgreementSession(engine, StreamPolicy()).compute_clock
+
+    assert Scripted.compute_clock == "wall"
+    assert clock(Service(["x"])) == "wall"
+    assert InProcess.runtime == "torch"  # a torch engine on more than one thread: the process's CPU
     import torch
 
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        assert LocalAgreementSession(Scripted(["x"]), StreamPolicy()).compute_clock == "wall"
+        assert clock(InProcess(["x"])) == "process_cpu"
         torch.set_num_threads(1)  # torch computes in the calling thread
-        assert LocalAgreementSession(Scripted(["x"]), StreamPolicy()).compute_clock == "thread_cpu"
+        assert clock(InProcess(["x"])) == "thread_cpu"
+        assert clock(Service(["x"])) == "wall"  # a service stays on the wall clock
     finally:
         torch.set_num_threads(before)
-    monkeypatch.setattr(Scripted, "runtime", "ctranslate2")
+    monkeypatch.setattr(InProcess, "runtime", "ctranslate2")
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     # CTranslate2 computes in its own worker thread, whatever its thread count
-    assert LocalAgreementSession(Scripted(["x"]), StreamPolicy()).compute_clock == "wall"
-    assert LocalAgreementSession(InThread(["x"]), StreamPolicy()).compute_clock == "thread_cpu"
+    assert clock(InProcess(["x"])) == "process_cpu"
+    assert clock(InThread(["x"])) == "thread_cpu"
+    on_gpu = InProcess(["x"])
+    on_gpu.device = Device("cuda", 0)  # the GPU's work: no CPU clock sees it
+    assert clock(on_gpu) == "wall"
     assert Scripted(["x"]).start_stream().describe()["policy"] == "local-agreement"
 
 

@@ -94,8 +94,51 @@ def test_wall_clock_paces_to_real_time():
     assert all(s.emitted >= s.arrival - 1e-3 for s in steps)
 
 
+def test_the_clock_used_is_the_sessions_only_on_the_virtual_clock():
+    from asrbench.bench.stream_clock import clock_used
+
+    assert clock_used("virtual", "process_cpu") == "process_cpu"
+    assert clock_used("wall", "process_cpu") == "wall"  # everything timed on the wall clock
+    assert clock_used("unaware", "thread_cpu") == "none"  # compute is not counted
+
+
 def test_trace_rows_read_back_and_bad_modes_are_refused(clock):
     step = StreamStep(0.1, 0.02, 0.12, "a b", "a", final=True)
     assert steps_from_dicts([step.as_dict()]) == (step,)
     with pytest.raises(ValueError, match="unknown stream clock 'fast'"):
         feed(Scripted(clock, []), np.zeros(10, np.float32), chunk_s=0.1, mode="fast")
+
+
+def test_process_cpu_counts_worker_threads_and_leaves_asrbench_threads_out():
+    """The process clock sees CPU spent in another thread (the thread clock does not) and leaves out
+    a thread registered as asrbench's own."""
+    import threading
+    import time
+
+    from asrbench.bench.stream_clock import COMPUTE_CLOCKS
+    from asrbench.hardware.cputime import ExcludedThreads, excluded_thread, process_cpu_seconds
+
+    def burn(seconds):
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    thread_before, process_before = time.thread_time(), COMPUTE_CLOCKS["process_cpu"]()
+    worker = threading.Thread(target=burn, args=(0.3,))
+    worker.start()
+    worker.join()
+    assert COMPUTE_CLOCKS["process_cpu"]() - process_before >= 0.28
+    assert time.thread_time() - thread_before < 0.1
+
+    registry = ExcludedThreads()
+
+    def own():
+        with excluded_thread("sampler", registry=registry):
+            burn(0.3)
+
+    before, process = process_cpu_seconds(registry), time.process_time()
+    sampler = threading.Thread(target=own)
+    sampler.start()
+    sampler.join()
+    assert process_cpu_seconds(registry) - before < 0.1
+    assert time.process_time() - process >= 0.28  # the process did spend it

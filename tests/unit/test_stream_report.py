@@ -96,3 +96,22 @@ def test_markdown_has_a_streaming_table(report):
     [row] = [line for line in text.splitlines() if line.startswith("| m | cpu | d | 250 |")]
     assert "| unaware | manifest |" in row
     assert "1.100" in row  # first-appearance latency p50
+    [head] = [line for line in text.splitlines() if line.startswith("| model | device | dataset | chunk")]
+    assert "| 1st lat p50 s |" in head  # a unit said once
+    assert "| erasure (words/word) |" in head
+    virtual = {**report, "runs": [{**report["runs"][0], "stream_clock": "virtual",
+                                   "stream_compute_clock": "process_cpu"}]}
+    assert "| virtual (process_cpu) | manifest |" in render_markdown(virtual)
+
+
+def test_compare_calls_streams_on_different_compute_clocks_unlike():
+    """A run timed on the wall clock and one on the process's CPU clock are not like for like."""
+    from asrbench.reporting.compare import Row
+
+    base = {"stream_clock": "virtual", "stream_chunk_ms": 100.0, "stream_compute_clock": "wall"}
+    row = Row(key=("m", "cpu", "smoke"),
+              values={"a": base, "b": {**base, "stream_compute_clock": "process_cpu"},
+                      "c": dict(base), "d": {"stream_clock": None}})
+    assert row.stream_differs("b") == "stream compute clock wall vs process_cpu"
+    assert row.stream_differs("c") is None
+    assert row.stream_differs("d") is None  # not streamed

@@ -2,7 +2,8 @@
 
 Chunk k (k = 1, 2, ...) holds the audio from (k-1)·Δ to k·Δ and arrives at a_k = k·Δ, when its
 last sample has been spoken (the last, shorter chunk at the clip's end). The engine's compute time
-c_k is measured on the session's ``compute_clock`` (CPU time of the calling thread, or wall time).
+c_k is measured on the session's ``compute_clock``: CPU time of the calling thread, CPU time of the
+whole process less asrbench's own threads (engines that compute in worker threads), or wall time.
 One server takes the chunks in order: call k starts at s_k = max(a_k, f_{k-1}) and finishes at
 f_k = s_k + c_k, and its update is emitted at f_k. ``finish()`` is one more call, arriving at the
 clip's end. The transcripts depend only on the chunk schedule, so a busy machine changes only c_k.
@@ -25,8 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from asrbench.engines.streaming import StreamSession, StreamUpdate, WordTiming
+from asrbench.hardware.cputime import process_cpu_seconds
 
-__all__ = ["CLOCK_MODES", "COMPUTE_CLOCKS", "StreamStep", "feed", "steps_from_dicts"]
+__all__ = ["CLOCK_MODES", "COMPUTE_CLOCKS", "StreamStep", "clock_used", "feed", "steps_from_dicts"]
 
 #: ``--asr-stream-clock`` values.
 CLOCK_MODES = ("virtual", "unaware", "wall")
@@ -34,8 +36,15 @@ CLOCK_MODES = ("virtual", "unaware", "wall")
 #: How each ``compute_clock`` a session declares is read (a test may install a fake one).
 COMPUTE_CLOCKS: dict[str, Callable[[], float]] = {
     "thread_cpu": time.thread_time,
+    "process_cpu": process_cpu_seconds,
     "wall": time.perf_counter,
 }
+
+
+def clock_used(mode: str, session_clock: str) -> str:
+    """The clock c_k was really read on under ``mode``: the session's on the virtual clock, ``wall``
+    when pacing to real time, ``none`` when unaware (compute is not counted)."""
+    return {"wall": "wall", "unaware": "none"}.get(mode, session_clock)
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ def feed(session: StreamSession, audio: npt.NDArray[np.float32], *, chunk_s: flo
         (min((k + 1) * size, len(audio)) / sample_rate,
          partial(session.accept, audio[k * size:(k + 1) * size])) for k in range(count)]
     calls.append((duration, session.finish))
-    clock = COMPUTE_CLOCKS["wall" if mode == "wall" else session.compute_clock]
+    clock = COMPUTE_CLOCKS["wall" if mode == "wall" else session.compute_clock]  # unaware: unread
     steps: list[StreamStep] = []
     done = 0.0  # f_{k-1}
     origin = time.perf_counter()

@@ -17,7 +17,7 @@ from asrbench.bench.models import LoadedModel
 from asrbench.bench.results import RunKey, UtteranceResult
 from asrbench.bench.runner import describe, first_call, guarded
 from asrbench.bench.session import BenchSession
-from asrbench.bench.stream_clock import feed
+from asrbench.bench.stream_clock import clock_used, feed
 from asrbench.bench.stream_record import StreamRecord
 from asrbench.core.errors import AsrBenchError
 from asrbench.data.datasets import Utterance
@@ -72,7 +72,8 @@ def stream_utterance(session: BenchSession, model: LoadedModel,
     words, source, reason = reference_timings(utterance, engine_words, align=settings.align)
     normaliser = get_normaliser(settings.normaliser)
     final = score(utterance.text, steps[-1].partial, normaliser)
-    record = StreamRecord(settings.chunk_ms, settings.stream_clock, stream.compute_clock,
+    record = StreamRecord(settings.chunk_ms, settings.stream_clock,
+                          clock_used(settings.stream_clock, stream.compute_clock),
                           dict(stream.describe()), steps, words, source, reason, final.words,
                           score_stream(steps, words, normaliser.apply))
     found = session.store.result(RunKey(model.label, str(model.device), utterance.dataset),

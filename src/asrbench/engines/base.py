@@ -186,25 +186,29 @@ class Engine(ABC):
 
     #: Whether :meth:`start_stream` is the engine's own incremental decoder (not a policy).
     native_streaming: ClassVar[bool] = False
-    #: How a streaming call is timed. ``wall`` unless the engine computes in the calling thread:
-    #: torch, CTranslate2 (its replica worker thread, even with one intra-op thread), ggml and MLX
-    #: compute in threads of their own, whose CPU time the calling thread's clock does not see.
-    #: :meth:`stream_clock` refines it per loaded model (torch on one CPU thread).
+    #: How a streaming call on the CPU is timed. ``wall`` (the default) for engines whose work happens
+    #: outside this process (a service, a subprocess); engines that compute in this process set
+    #: ``process_cpu``: torch, CTranslate2 (its replica worker thread, even with one intra-op
+    #: thread), ggml and MLX compute in threads of their own, which the calling thread's CPU clock
+    #: does not see but the process's does. :meth:`stream_clock` refines it per loaded model.
     compute_clock: ClassVar[ComputeClock] = "wall"
 
     def stream_clock(self) -> ComputeClock:
         """The clock for this model's streaming calls, asked when a session opens.
 
-        torch on the CPU with one intra-op thread computes in the calling thread, so its calls are
-        timed on that thread's CPU clock (unmoved by other load); any other case keeps
-        :attr:`compute_clock`.
+        On a GPU the work is the device's, which no CPU clock sees: ``wall``. torch on the CPU with
+        one intra-op thread computes in the calling thread: ``thread_cpu``, the tightest clock. Any
+        other case keeps :attr:`compute_clock`.
         """
-        if self.runtime == "torch" and self.device.kind == "cpu" and self.compute_clock == "wall":
+        if self.device.kind != "cpu":
+            return "wall"
+        if self.runtime == "torch" and self.compute_clock == "process_cpu":
             import torch
 
             if torch.get_num_threads() == 1:
                 return "thread_cpu"
         return self.compute_clock
+
     #: Whether :meth:`transcribe_prompted` passes the prompt to the model (else it is ignored).
     takes_prompt: ClassVar[bool] = False
     #: Whether :meth:`transcribe_timed` gives word timings (the policy then trims its buffer).

@@ -52,6 +52,7 @@ class FasterWhisperEngine(Engine):
     requires = (("faster-whisper", "faster_whisper"), ("ctranslate2", "ctranslate2"))
     extra = "faster-whisper"
     runtime = "ctranslate2"
+    compute_clock = "process_cpu"  # in this process, in worker threads (see Engine)
     options: ClassVar[dict[str, Any]] = {
         "compute_type": str,
         "cpu_threads": int,

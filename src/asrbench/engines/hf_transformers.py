@@ -67,6 +67,7 @@ class TransformersEngine(Engine):
     requires = (("transformers", "transformers"), ("torch", "torch"))
     extra = "transformers"
     runtime = "torch"
+    compute_clock = "process_cpu"  # in this process, in worker threads (see Engine)
     options: ClassVar[dict[str, Any]] = {
         "dtype": _choice(DTYPES),
         "attn_implementation": _choice(ATTENTION),

@@ -128,6 +128,7 @@ class LfmAudioEngine(Engine):
     requires = (("liquid-audio", "liquid_audio"), ("torch", "torch"), ("torchaudio", "torchaudio"))
     extra = "lfm"
     runtime = "torch"
+    compute_clock = "process_cpu"  # in this process, in worker threads (see Engine)
     options: ClassVar[dict[str, Any]] = {
         "dtype": str,
         "max_new_tokens": int,

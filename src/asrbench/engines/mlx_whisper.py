@@ -60,6 +60,7 @@ class MlxWhisperEngine(Engine):
     requires = (("mlx-whisper", "mlx_whisper"), ("mlx", "mlx.core"))
     extra = "mlx"
     runtime = "mlx"
+    compute_clock = "process_cpu"  # in this process, in worker threads (see Engine)
     no_batch = "mlx-whisper transcribes one clip at a time (no batched decoding)"
     options: ClassVar[dict[str, Any]] = {
         "dtype": _dtype,

@@ -8,8 +8,12 @@ prefix that the engine promises never to change (the bench counts a broken promi
 the others stream through a policy over their whole-buffer ``transcribe`` (LocalAgreement-n, in
 :mod:`asrbench.engines.local_agreement`).
 
-The bench measures compute time per call on one clock: ``thread_cpu`` (CPU time of the calling
-thread) when the session computes in the calling thread, ``wall`` otherwise; the session says which.
+The bench measures compute time per call on one clock, and the session says which: ``thread_cpu``
+(CPU time of the calling thread) when the session computes in the calling thread; ``process_cpu``
+(CPU time of every thread of the process, less asrbench's own) when it computes in worker threads of
+this process on the CPU; ``wall`` when the work happens elsewhere (a service, another process, a GPU),
+where no CPU clock of this process sees it. Both CPU clocks barely move with other load on the
+machine; the wall clock does.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from asrbench.data.words import WordTiming
 
 __all__ = ["ComputeClock", "StreamPolicy", "StreamSession", "StreamUpdate", "WordTiming"]
 
-#: How a session's compute time is measured: CPU time of the calling thread, or wall time.
-ComputeClock = Literal["thread_cpu", "wall"]
+#: How a session's compute time is measured: CPU time of the calling thread, CPU time of the process
+#: (less asrbench's own threads), or wall time.
+ComputeClock = Literal["thread_cpu", "process_cpu", "wall"]
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class WhisperEngine(Engine):
     requires = (("openai-whisper", "whisper"), ("torch", "torch"))
     extra = "whisper"
     runtime = "torch"
+    compute_clock = "process_cpu"  # in this process, in worker threads (see Engine)
     options: ClassVar[dict[str, Any]] = {
         "fp16": parse_bool,
         **DECODING_OPTIONS,

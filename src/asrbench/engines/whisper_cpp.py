@@ -65,6 +65,7 @@ class WhisperCppEngine(Engine):
     requires = (("pywhispercpp", "pywhispercpp.model"),)
     extra = "whisper-cpp"
     runtime = "whisper_cpp"
+    compute_clock = "process_cpu"  # in this process, in worker threads (see Engine)
     incremental = True  # the new-segment callback marks the first segment with text
     options: ClassVar[dict[str, Any]] = {"threads": int, **DECODING_OPTIONS}
     no_batch = ("whisper.cpp transcribes one audio per whisper_full call (whisper_full_parallel "

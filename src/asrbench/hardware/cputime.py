@@ -38,6 +38,7 @@ __all__ = [
     "core_hours_per_audio_hour",
     "cpu_utilisation",
     "excluded_thread",
+    "process_cpu_seconds",
 ]
 
 #: The process's CPU seconds so far (user + system, all threads, including finished ones).
@@ -146,6 +147,13 @@ class ExcludedThreads:
 
 #: asrbench's own threads: every :class:`CpuClock` leaves them out unless given another registry.
 EXCLUDED = ExcludedThreads()
+
+
+def process_cpu_seconds(registry: ExcludedThreads | None = None) -> float:
+    """The process's CPU seconds so far less what asrbench's own threads spent: the difference of two
+    readings is what :meth:`CpuClock.stop` gives for the region between them (a clock to subtract)."""
+    excluded = (registry if registry is not None else EXCLUDED).snapshot()
+    return time.process_time() - sum(excluded.values())
 
 
 @contextmanager

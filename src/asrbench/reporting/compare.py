@@ -165,12 +165,14 @@ class Row:
         return base is not None and base == other and not shared and not self.stream_differs(name)
 
     def stream_differs(self, name: str) -> str | None:
-        """How two streamed runs' chunk size or clock differ (``None``: same, or not both streamed)."""
+        """How two streamed runs' chunk size, clock or compute clock differ (``None``: same, or not
+        both streamed)."""
         base, other = self.values.get(self.baseline) or {}, self.values.get(name) or {}
         if base.get("stream_clock") is None or other.get("stream_clock") is None:
             return None
         differ = [f"{label} {base.get(key)} vs {other.get(key)}" for key, label in (
-            ("stream_chunk_ms", "stream chunk ms"), ("stream_clock", "stream clock"))
+            ("stream_chunk_ms", "stream chunk ms"), ("stream_clock", "stream clock"),
+            ("stream_compute_clock", "stream compute clock"))
             if base.get(key) != other.get(key)]
         return "; ".join(differ) or None
 

@@ -101,12 +101,14 @@ def _streaming(runs: list[Any]) -> list[str]:
         return []
     figs = [figure(name) for name in STREAMING]
     head = ["model", "device", "dataset", "chunk ms", "clock", "timings",
-            *[f"{f.label} ({f.unit})" for f in figs]]
+            *[f.label if f.label.endswith(f" {f.unit}") else f"{f.label} ({f.unit})" for f in figs]]
     lines = ["", "**Streaming**", "", "| " + " | ".join(cell(h) for h in head) + " |",
              "|" + "|".join(":--" if i < 6 else "--:" for i in range(len(head))) + "|"]
     for run in streamed:
         row = [cell(run.get(k)) for k in ("model", "device", "dataset")]
-        row += [_fmt(run.get("stream_chunk_ms"), 0), cell(run.get("stream_clock")),
+        clock, compute = run.get("stream_clock"), run.get("stream_compute_clock")
+        shown = f"{clock} ({compute})" if clock == "virtual" and compute else clock  # what c_k is
+        row += [_fmt(run.get("stream_chunk_ms"), 0), cell(shown),
                 cell(run.get("timing_source") or "none")]
         row += [cell(f.format(run.get(f.name))) if _number(run.get(f.name)) else "–" for f in figs]
         lines.append("| " + " | ".join(row) + " |")
