@@ -179,7 +179,11 @@ def _flat(rows: list[Row]) -> list[dict[str, Any]]:
 
 
 def format_csv(rows: list[Row]) -> str:
-    records = _flat(rows)
+    return csv_text(_flat(rows))
+
+
+def csv_text(records: list[dict[str, Any]]) -> str:
+    """Flat records as CSV with a header row from the first record's keys (empty: no records)."""
     buffer = io.StringIO()
     if records:
         writer = csv.DictWriter(buffer, fieldnames=list(records[0]))

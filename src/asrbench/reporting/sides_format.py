@@ -3,13 +3,12 @@ Markdown. JSON nests every timing figure's verdict; CSV and Markdown flatten the
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from typing import Any
 
 from asrbench.reporting.compare import fmt_metric
+from asrbench.reporting.compare_format import csv_text
 from asrbench.reporting.history import SavedRun
 from asrbench.reporting.sides import SideRow
 
@@ -77,13 +76,7 @@ def _flat(rows: list[SideRow]) -> list[dict[str, Any]]:
 
 
 def format_sides_csv(rows: list[SideRow]) -> str:
-    records = _flat(rows)
-    buffer = io.StringIO()
-    if records:
-        writer = csv.DictWriter(buffer, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows(records)
-    return buffer.getvalue()
+    return csv_text(_flat(rows))
 
 
 def format_sides_markdown(rows: list[SideRow]) -> str:
