@@ -78,3 +78,13 @@ def test_openbench_corrections_count_dropped_replaced_and_added_words():
     # "a b c" → "a x c": one substitution; "a x c" → "a c": one dropped word
     assert openbench_corrections(["a b c", "a x c", "a c"]) == (1, 1, 0)
     assert openbench_corrections(["a c", "a b c"]) == (0, 0, 1)
+
+
+def test_a_final_update_repeating_the_last_partial_is_aligned_in_full():
+    # "z a" aligned as a prefix matches the first "a"; in full it matches the last one, which
+    # is then the correct word: it is timed, not a KeyError
+    words = (WordTiming("a", 0.0, 0.2), WordTiming("x", 0.3, 0.5), WordTiming("a", 0.6, 0.8))
+    trace = [step(0.5, "z a", "z"), step(1.0, "z a", "z a", final=True)]
+    got = score_stream(trace, words, lower)
+    assert got.first_latencies == pytest.approx((1.0 - 0.8,))
+    assert got.commit_latencies == pytest.approx((1.0 - 0.8,))

@@ -217,7 +217,9 @@ def _first_seen(steps: Sequence[Step], texts: Sequence[list[str]], ref: Sequence
     seen: dict[int, float] = {}
     previous: list[str] | None = None
     for step, tokens in zip(steps, texts, strict=True):
-        if tokens == previous or not tokens:
+        # the final update is always aligned in full, even when its text repeats the one before:
+        # the correct words are its full alignment, which a prefix alignment may not match
+        if not step.final and (tokens == previous or not tokens):
             previous = tokens
             continue
         previous = tokens
