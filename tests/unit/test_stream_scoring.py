@@ -11,6 +11,7 @@ from asrbench.scoring.streaming import (
     openbench_latency,
     prefix_matches,
     score_stream,
+    word_times,
 )
 
 WORDS = (WordTiming("the", 0.0, 0.3), WordTiming("cat", 0.4, 0.8), WordTiming("sat", 0.9, 1.2),
@@ -88,3 +89,13 @@ def test_a_final_update_repeating_the_last_partial_is_aligned_in_full():
     got = score_stream(trace, words, lower)
     assert got.first_latencies == pytest.approx((1.0 - 0.8,))
     assert got.commit_latencies == pytest.approx((1.0 - 0.8,))
+
+
+def test_a_word_is_shown_no_later_than_it_is_committed():
+    # the partial "b a x a a b" and its committed prefix "b a x a" align the repeated "a"s
+    # differently; the second reference "a" is committed (so shown) at 0.7 s, not first at 1.0 s
+    words = tuple(WordTiming(w, i * 0.5, i * 0.5 + 0.3) for i, w in enumerate("a a c a b".split()))
+    trace = [step(0.1, "b a x", "b a x"), step(0.4, "b a x", "b a x"),
+             step(0.7, "b a x a a-b", "b a x a"), step(1.0, "b a x a b a", "b a x a b a", final=True)]
+    got = word_times(trace, words, lambda text: text.replace("-", " "))
+    assert got == [(None, None), (0.7, 0.7), (None, None), (0.7, 1.0), (0.7, 1.0)]

@@ -167,9 +167,9 @@ def _reference(words: Sequence[Timed], normalise: Callable[[str], str]
 
 def word_times(steps: Sequence[Step], words: Sequence[Timed], normalise: Callable[[str], str]
                ) -> list[tuple[float | None, float | None]]:
-    """Per reference word, the emission of the update where it first appears in ``partial`` and
-    in ``committed``; ``(None, None)`` for a word the final hypothesis does not get right (a word
-    of several tokens counts once all of them are shown)."""
+    """Per reference word, the emission of the update where it first appears in ``partial`` (or in
+    ``committed``, if sooner) and in ``committed``; ``(None, None)`` for a word the final
+    hypothesis does not get right (a word of several tokens counts once all of them are shown)."""
     ref, owner = _reference(words, normalise)
     partials = [_tokens(s.partial, normalise) for s in steps]
     committed = [_tokens(s.committed, normalise) for s in steps]
@@ -183,8 +183,10 @@ def word_times(steps: Sequence[Step], words: Sequence[Timed], normalise: Callabl
             out.append((None, None))
             continue
         first = max(shown[t] for t in tokens)
-        out.append((first, max(kept[t] for t in tokens) if all(t in kept for t in tokens)
-                    else None))
+        commit = max(kept[t] for t in tokens) if all(t in kept for t in tokens) else None
+        # committed text is shown text: a word committed is shown no later, whichever way the
+        # partial's and the committed text's alignments resolve repeated words
+        out.append((first if commit is None else min(first, commit), commit))
     return out
 
 
