@@ -362,8 +362,8 @@ def openbench_corrections(interim: Sequence[str]) -> tuple[int, int, int]:
     """OpenBench's (deletions, substitutions, insertions) between consecutive interim results:
     words of a result dropped from the next, replaced in it, and added inside its old span.
 
-    OpenBench counts a dropped run by its reference span, which jiwer leaves empty for an insert
-    chunk (so its published deletions are always 0); here it counts the dropped words.
+    As OpenBench counts them since it fixed its count of dropped words (argmaxinc/OpenBench#34):
+    the later result is the reference and the earlier the hypothesis, names swapped to match.
     """
     if len(interim) < 2:
         return (0, 0, 0)
