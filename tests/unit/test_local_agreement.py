@@ -138,6 +138,9 @@ def test_tail_start_aligns_a_hypothesis_to_the_committed_words():
     assert tail_start(["the", "cat"], ["a", "cat", "sat"]) == 2
     assert tail_start(["the", "cat"], ["cat", "sat"]) == 1
     assert tail_start([], ["cat"]) == 0
+    # a committed word replaced stands for one hypothesis word: the rest are new
+    assert tail_start(["eight"], ["nine", "ten", "eleven"]) == 1
+    assert tail_start(["the", "cat"], ["the", "cats", "at", "on"]) == 2
     assert agreed_prefix([["a", "b", "c"], ["a", "b"], ["a", "x"]]) == 1
 
 
@@ -219,6 +222,21 @@ def test_trims_at_the_last_committed_word_and_prompts_with_the_trimmed_text():
     # every cut left at least buffer_trim_s / 2 of audio after it
     for (start, end, *_), (next_start, *_) in itertools.pairwise(engine.calls):
         assert next_start == start or end - next_start >= 1.5 - 1e-3
+
+
+def test_a_trimmed_buffer_whose_first_committed_word_is_not_heard_loses_no_more_words():
+    class Deaf(Speaker):
+        """Drops the first word of any buffer but the first (the committed context word)."""
+
+        def _heard(self, audio, how, prompt):
+            words = super()._heard(audio, how, prompt)
+            return words[1:] if float(audio[0]) > 0 else words
+
+    session = LocalAgreementSession(Deaf(), StreamPolicy(min_chunk_s=1.0, buffer_trim_s=3.0))
+    feed(session, clock_audio(7.8), 0.1)
+    # "five" and "nine" start the trimmed buffers (never heard, or taken for "eight"); the words
+    # after them are committed, not taken for the unheard committed word
+    assert session.finish().committed == "one two three four six seven eight ten eleven twelve"
 
 
 def test_an_engine_without_word_timings_is_never_trimmed_nor_prompted():

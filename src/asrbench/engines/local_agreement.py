@@ -73,16 +73,19 @@ def tail_start(committed: list[str], hypothesis: list[str]) -> int:
 
     A hypothesis that repeats the committed words starts its tail right after them; one that does
     not is aligned to them, and its tail starts after its word aligned to the last committed one.
+    Committed words replaced by other words stand for as many hypothesis words, no more: the
+    words after those are new (a hypothesis that drops a committed word, "nine ten" for the
+    committed "eight", would otherwise have all its words taken for that one, and lose them).
     """
     k = len(committed)
     if hypothesis[:k] == committed:
         return k
     start = 0
     matcher = SequenceMatcher(None, committed, hypothesis, autojunk=False)
-    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if i1 >= k:
             break
-        start = j2 if i2 <= k else min(j2, j1 + (k - i1))
+        start = j2 if tag != "replace" else min(j2, j1 + (min(i2, k) - i1))
     return start
 
 
