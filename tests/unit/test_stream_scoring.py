@@ -99,3 +99,24 @@ def test_a_word_is_shown_no_later_than_it_is_committed():
              step(0.7, "b a x a a-b", "b a x a"), step(1.0, "b a x a b a", "b a x a b a", final=True)]
     got = word_times(trace, words, lambda text: text.replace("-", " "))
     assert got == [(None, None), (0.7, 0.7), (None, None), (0.7, 1.0), (0.7, 1.0)]
+
+
+def test_an_erasure_threshold_fails_a_stream_that_erases_everything():
+    from types import SimpleNamespace
+
+    from asrbench.plugin.streaming import StreamingRun
+
+    settings = SimpleNamespace(max_latency_p90=None, max_erasure=0.5)
+    run = StreamingRun(SimpleNamespace(settings=settings))  # type: ignore[arg-type]
+
+    def result(*texts: str) -> SimpleNamespace:
+        trace = [step(0.5 * (k + 1), t, final=k == len(texts) - 1) for k, t in enumerate(texts)]
+        stream = SimpleNamespace(score=score_stream(trace, None, lower),
+                                 errors=SimpleNamespace(rate=0.0))
+        return SimpleNamespace(stream=stream, model="m", device="cpu", dataset="d", id="u")
+
+    assert run.problems(result("a b", "a b"), max_wer=1.0) == []  # type: ignore[arg-type]
+    [problem] = run.problems(result("a b", ""), max_wer=1.0)  # type: ignore[arg-type]
+    assert "erasure unbounded > 0.5 --asr-max-erasure (2 words shown then removed" in problem
+    [problem] = run.problems(result("a b", "a"), max_wer=1.0)  # type: ignore[arg-type]
+    assert "erasure 1.000 > 0.5" in problem

@@ -79,4 +79,7 @@ class StreamingRun:
             if rate > settings.max_erasure:
                 out.append(f"{where}: erasure {rate:.3f} > {settings.max_erasure} "
                            "--asr-max-erasure")
+        elif settings.max_erasure is not None and score.removed_words:
+            out.append(f"{where}: erasure unbounded > {settings.max_erasure} --asr-max-erasure "
+                       f"({score.removed_words} words shown then removed, none in the final text)")
         return out
