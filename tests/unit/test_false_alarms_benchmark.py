@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "false_alarms.py"
+from scripts import benchmark_script  # type: ignore[import-not-found]
+
 GOLDEN = Path(__file__).parents[1] / "golden" / "report.json"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("false_alarms_benchmark", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_script("false_alarms") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def _write(folder: Path, name: str, scale: float) -> None:

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "fixed_cost.py"
+from scripts import benchmark_script  # type: ignore[import-not-found]
 
 
 @pytest.fixture(scope="module")
 def fixed_cost():
-    spec = importlib.util.spec_from_file_location("fixed_cost_benchmark", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_script("fixed_cost") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def test_the_fixed_cost_is_the_median_of_paired_differences(fixed_cost):
