@@ -38,18 +38,22 @@ def parse_margin(text: str) -> float:
     return float(match.group(1)) / 100
 
 
+#: RTF and the latency figures: judged first, and labelled by name rather than by the table.
+_CORE_TIMING = ("rtf", "latency_p50", "latency_p95", "latency_mean")
+
+
 def timing_figures() -> list[str]:
     """The timing figures judged run by run: RTF, the latency figures and every timing figure of
     the table where lower is better (idle power is a condition of the machine, not judged)."""
-    return ["rtf", "latency_p50", "latency_p95", "latency_mean",
+    return [*_CORE_TIMING,
             *(f.name for f in figure_table.figures() if f.timing and f.lower_is_better
               and not f.name.endswith("idle_watts")  # a condition, not a cost
-              and f.name not in ("rtf", "latency_p50", "latency_p95", "latency_mean"))]
+              and f.name not in _CORE_TIMING)]
 
 
 def _label(name: str) -> str | None:
     """The figure's label from the table (``CPU s``), for the latency figures and RTF none."""
-    if name in ("rtf", "latency_p50", "latency_p95", "latency_mean"):
+    if name in _CORE_TIMING:
         return None
     try:
         return figure_table.figure(name).label
