@@ -202,6 +202,22 @@ def test_librispeech_transcripts_and_ids_cannot_lead_out_either(tmp_path):
         load_dataset(str(tmp_path / "dev"))
 
 
+def test_librispeech_ctm_files_cannot_lead_out_either(tmp_path):
+    chapter = _librispeech(tmp_path / "dev")
+    (chapter / "84-121-0001.flac").write_bytes((chapter / "84-121-0000.flac").read_bytes())
+    outside = tmp_path / "timings.ctm"
+    outside.write_text("84-121-0000 1 0.0 0.05 GO\n")
+    (chapter / "align.ctm").symlink_to(outside)
+    with pytest.raises(ConfigError, match=r"align\.ctm: CTM file leaves the dataset folder .* "
+                                          r"through a symbolic link \(to .*timings\.ctm\)"):
+        load_dataset(str(tmp_path / "dev"))
+    specs = [parse_dataset_spec("dev", base=tmp_path)]
+    data = load_datasets(specs, allow_outside_paths=True).datasets[0]
+    words = data.items[0].words
+    assert words is not None
+    assert [w.word for w in words] == ["GO"]
+
+
 def test_librispeech_links_inside_the_folder_are_fine(tmp_path):
     chapter = _librispeech(tmp_path / "dev")
     (chapter / "84-121-0001.flac").symlink_to(chapter / "84-121-0000.flac")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -199,10 +199,9 @@ def _read_librispeech(root: Path, *, allow_outside_paths: bool = False) -> Datas
     """LibriSpeech layout: ``*.trans.txt`` lines ``ID TEXT`` beside ``ID.flac``, at any depth;
     ``*.ctm`` files anywhere in the folder give reference word timings by utterance id.
 
-    Linked folders are not searched; a transcript or clip that is a link out of ``root`` is refused
-    like a manifest's, unless ``allow_outside_paths``.
+    Linked folders are not searched; a transcript, clip or CTM file that is a link out of ``root``
+    is refused like a manifest's, unless ``allow_outside_paths``.
     """
-    timings = _read_ctms(root)
     items: list[UtteranceSpec] = []
     folder = Path(os.path.normpath(root.absolute()))
     inside = _real(folder, f"--asr-dataset {root}")
@@ -215,6 +214,7 @@ def _read_librispeech(root: Path, *, allow_outside_paths: bool = False) -> Datas
             if not allow_outside_paths:
                 raise ConfigError(outside[-1])
 
+    timings = _read_ctms(folder, check)
     for transcript in sorted(folder.rglob("*.trans.txt")):
         check(transcript, f"{transcript}: transcript")
         for number, line in enumerate(transcript.read_text(encoding="utf-8").splitlines(), 1):
@@ -231,9 +231,12 @@ def _read_librispeech(root: Path, *, allow_outside_paths: bool = False) -> Datas
     return check_dataset(Dataset(root.name, str(root), tuple(items), tuple(outside)))
 
 
-def _read_ctms(root: Path) -> dict[str, tuple[WordTiming, ...]]:
+def _read_ctms(root: Path, check: Callable[[Path, str], None]) -> dict[str, tuple[WordTiming, ...]]:
+    """Reference word timings by utterance id from every ``*.ctm`` below ``root``, each file passed
+    to ``check`` (the outside-paths check) before it is read."""
     found: dict[str, tuple[WordTiming, ...]] = {}
     for ctm in sorted(root.rglob("*.ctm")):
+        check(ctm, f"{ctm}: CTM file")
         try:
             found.update(read_ctm(ctm.read_text(encoding="utf-8").splitlines(), where=str(ctm)))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
