@@ -13,6 +13,10 @@
 - Outside ``tests/benchmarks`` (the suite that benchmarks the real devices of the machine), every test
   sees a CPU-only host: CUDA and MPS are simulated absent, so the plugin's own tests give the same
   result on a CPU box, a CUDA box and an Apple-silicon Mac.
+- The suite runs in parallel (``pytest -n auto``, as the README runs it): ``-n auto`` means one
+  worker per core, as many as memory holds (:func:`pytest_xdist_auto_num_workers`), and a test's
+  own pytest runs (pytester's, in-process or not) never see the worker's xdist variables, so they
+  run as a user's plain run does.
 - Skips are for absent hardware only: a skip whose reason is not a missing CUDA/MPS device fails the
   run (an installed package that cannot import is an error, never a skip). The one other allowed
   skip is an absent system browser (``headless.NO_BROWSER``), and only while
@@ -111,6 +115,31 @@ def break_import(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, BaseExceptio
         monkeypatch.setattr(sys, "meta_path", [BrokenImport(name, error), *sys.meta_path])
 
     return apply
+
+
+#: What one worker may hold once it has run the engine tests: several real models at once
+#: (openai-whisper's tiny.en alone takes about 3 GiB of RSS on the CPU).
+WORKER_MEMORY = 6 * 2**30
+_XDIST_VARIABLES = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto``: a worker per usable core, but no more than memory holds (``WORKER_MEMORY``
+    each), so a many-core laptop does not swap; ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    import psutil
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, psutil.virtual_memory().total // WORKER_MEMORY))
+
+
+@pytest.fixture(autouse=True)
+def _runs_outside_xdist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test's own pytest run is a plain run: under a worker's ``PYTEST_XDIST_WORKER``,
+    pytest-benchmark would take it for an xdist worker and disable itself (no saved run, no json)."""
+    for name in _XDIST_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:

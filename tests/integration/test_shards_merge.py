@@ -194,3 +194,22 @@ def test_a_shard_can_be_empty_and_still_merges(project):
     merged = merge_reports(paths)
     assert merged["runs"][0]["utterances"] == 3
     assert merged["runs"][0]["wer"] == 0.0
+
+
+def test_a_merge_saved_in_the_same_second_as_a_run_is_the_most_recent(tmp_path):
+    """pytest-benchmark stamps a run to the microsecond; a merge saved later in the same second
+    (shards of a quick run) must still be the newer of the two that ``compare`` picks."""
+    from datetime import UTC, datetime
+
+    from asrbench.reporting.history import find_runs
+    from asrbench.reporting.merge import save_merged
+
+    saved_at = datetime.now(UTC)
+    folder = tmp_path / "Linux-CPython-3.12-64bit"
+    folder.mkdir()
+    block = {"runs": [], "utterances": [], "machine": {"folder": folder.name},
+             "created": saved_at.isoformat(timespec="seconds")}  # the report's own stamp
+    (folder / "0001_run.json").write_text(json.dumps(
+        {"datetime": saved_at.isoformat(), "benchmarks": [], "asrbench": block}))
+    save_merged(block, tmp_path)
+    assert [run.id for run in find_runs(tmp_path, [])] == ["0001", "0002"]

@@ -180,13 +180,15 @@ def save_merged(report: dict[str, Any], storage: Path,
     numbers = [int(m.group(1)) for p in folder.glob("*.json")
                if (m := re.match(r"^(\d+)_", p.name))]
     number = max(numbers, default=0) + 1
-    stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
-    path = folder / f"{number:04d}_merged_{stamp}.json"
+    now = datetime.now(UTC)
+    path = folder / f"{number:04d}_merged_{now.strftime('%Y%m%d_%H%M%S')}.json"
     write_json_atomic(path, {
         "machine_info": {"node": report["machine"].get("node")},
         "commit_info": {},
         "benchmarks": list(benchmarks),
-        "datetime": report["created"],
+        # when it was saved, to the microsecond as pytest-benchmark writes it: compare's "two most
+        # recent" must put a merge after a run saved earlier in the same second
+        "datetime": now.isoformat(),
         "version": "asrbench-merge",
         "asrbench": report,
     })
