@@ -123,6 +123,7 @@ WORKER_MEMORY = 6 * 2**30
 _XDIST_VARIABLES = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto``: a worker per usable core, but no more than memory holds (``WORKER_MEMORY``
     each), so a many-core laptop does not swap; ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides."""
@@ -132,6 +133,27 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(cores or 1, psutil.virtual_memory().total // WORKER_MEMORY))
+
+
+#: Under ``pytest -n``, the tests under these folders run on one worker, one after the other: they
+#: share models and transcripts made once per process (tests/engines/conftest.py), which a second
+#: worker would make again. Everything else is handed out test by test, as ``--dist load`` does.
+TOGETHER = ("tests/engines/",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n``'s default ``--dist load``, with the :data:`TOGETHER` folders each kept on one worker
+    (xdist's ``loadgroup`` would, but its group names do not reach pytest 9's node ids)."""
+    if config.getvalue("dist") != "load":
+        return None  # another --dist, chosen on the command line
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Together(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return next((folder for folder in TOGETHER if nodeid.startswith(folder)), nodeid)
+
+    return Together(config, log)
 
 
 @pytest.fixture(autouse=True)

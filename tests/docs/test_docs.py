@@ -166,7 +166,7 @@ def test_the_readme_set_up_block_is_the_install_then_the_tests() -> None:
     assert first is not None
     assert first.group(1).splitlines() == [
         "python3.12 -m venv .venv && .venv/bin/pip install -c requirements.lock -e '.[all,test]'",
-        ".venv/bin/pytest",
+        ".venv/bin/pytest -n auto",
     ]
     assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 160
 
