@@ -339,7 +339,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
         bench_session = bench(config)
         # release first: it freezes the last model's memory figures, so the report and the saved
         # benchmark (written later, by pytest-benchmark) state the same numbers
-        bench_session.release()
+        bench_session.release(end_of_run=True)
         # the xdist controller's results are its workers', combined (then read by _report)
         config.stash[SUMMARIES] = summaries = (
             config.stash[RESULTS].results(bench_session, complete=config.stash[COMPLETE])[0]
