@@ -8,7 +8,10 @@ command) asked once per process.
 
 from __future__ import annotations
 
+import gc
 import json
+import shutil
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +22,7 @@ from asrbench.engines import registry
 from conftest import BASE  # type: ignore[import-not-found]
 
 CPU = [*BASE, "--asr-device", "cpu", "--benchmark-disable"]
+STUB = Path(__file__).parents[1] / "stub_engine.py"
 
 
 @pytest.fixture
@@ -79,3 +83,38 @@ def test_the_machine_folder_asks_platform_architecture_once(monkeypatch, fresh_c
     assert identity.machine_fingerprint() == first
     assert identity.machine_folder().endswith("-64bit")
     assert calls == [1]
+
+
+HEAP_PROBE = """
+import gc
+
+FROZEN_BEFORE = gc.get_freeze_count()
+
+
+def test_the_heap_during_the_run(asr_session):
+    assert gc.get_freeze_count() {check}
+"""
+AT_EXIT = """
+import atexit
+import gc
+
+atexit.register(lambda: print(f"frozen at exit: {gc.get_freeze_count()}"))
+"""
+
+
+def test_a_run_freezes_the_heap_after_collection_and_thaws_it_at_the_end(project):
+    shutil.copy(STUB, project.path / "stub_engine.py")  # the subprocess imports it from the project
+    project.makepyfile(test_heap=AT_EXIT + HEAP_PROBE.format(check="> FROZEN_BEFORE + 10_000"))
+    result = project.runpytest_subprocess(*CPU)
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines(["frozen at exit: 0"])
+
+
+def test_a_process_that_froze_objects_itself_is_left_as_it_is(project):
+    gc.freeze()  # as this suite's conftest does, after asrbench was imported
+    before = gc.get_freeze_count()
+    # frozen objects only go (when freed), none are added: the run froze nothing
+    project.makepyfile(test_heap=HEAP_PROBE.format(check="<= FROZEN_BEFORE"))
+    result = project.runpytest_inprocess(*CPU)
+    result.assert_outcomes(passed=5)
+    assert before - 1_000 < gc.get_freeze_count() <= before  # and it unfroze nothing
