@@ -5,6 +5,8 @@ from __future__ import annotations
 import mmap
 import os
 import sys
+import threading
+import time
 import types
 
 from asrbench.hardware.devices import Device
@@ -128,3 +130,30 @@ def test_mps_reports_the_driver_pool_as_not_a_peak(monkeypatch):
     assert watch.figures() == {"memory_bytes": 77,
                                "memory_kind": "mps driver-allocated pool (not a peak)"}
 
+
+
+
+def test_the_cpu_sampler_stops_once_the_kernel_mark_is_the_exact_peak(monkeypatch):
+    from asrbench.hardware import memory
+
+    mark = [100]  # the process's high-water mark, as getrusage gives it
+    monkeypatch.setattr(memory, "_max_rss", lambda: mark[0])
+    watch = MemoryWatch(Device("cpu"), "ctranslate2", interval=0.001)
+    watch.start()
+
+    def sampling():
+        return any(t.name == "asrbench-memory" for t in threading.enumerate())
+
+    time.sleep(0.05)  # fifty intervals under the old mark: only samples can see a peak
+    assert sampling()
+    assert not watch.kernel_peak_rose()
+    mark[0] = 200  # the mark rises (a model loading): from now on it is the exact peak
+    deadline = time.monotonic() + 5
+    while sampling() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert not sampling()
+    assert watch.kernel_peak_rose()
+    watch.stop()
+    figures = watch.figures()
+    assert figures["memory_kind"] == "cpu peak RSS of the process while loaded (kernel high-water mark)"
+    assert figures["memory_bytes"] >= 200

@@ -61,9 +61,10 @@ class BenchSession:
         """The loaded engine for (spec, device) (see :class:`ModelCache`)."""
         return self.models.get(spec, device)
 
-    def release(self) -> None:
-        """Drop the loaded model (at the end of the run: its memory figures are then final)."""
-        self.models.release()
+    def release(self, *, end_of_run: bool = False) -> None:
+        """Drop the loaded model (at the end of the run: its memory figures are then final, and
+        no garbage collection follows, see :meth:`ModelCache.release`)."""
+        self.models.release(collect=not end_of_run)
 
     def utterance(self, dataset: Dataset, item: UtteranceSpec) -> Utterance:
         """Decoded audio, from the bounded audio cache."""

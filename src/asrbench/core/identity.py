@@ -90,8 +90,10 @@ def dataset_digest(items: Iterable[tuple[str, str, str]]) -> str:
     return digest.hexdigest()[:_SHORT]
 
 
+@cache
 def machine_folder() -> str:
-    """pytest-benchmark's machine folder name, e.g. ``Linux-CPython-3.12-64bit``."""
+    """pytest-benchmark's machine folder name, e.g. ``Linux-CPython-3.12-64bit``; read once
+    (``platform.architecture`` runs the ``file`` command at each call)."""
     return "-".join([platform.system(), platform.python_implementation(),
                      ".".join(platform.python_version_tuple()[:2]), platform.architecture()[0]])
 

@@ -50,7 +50,9 @@ def register_engine(name: str, target: str | type[Engine]) -> None:
     engine_class.cache_clear()
 
 
+@cache
 def _entry_points() -> dict[str, str]:
+    """The ``asrbench.engines`` entry points, read once (each read scans every installed package)."""
     return {ep.name: ep.value for ep in metadata.entry_points(group="asrbench.engines")}
 
 

@@ -5,7 +5,9 @@ A :class:`MemoryWatch` starts just before a model loads and stops when it is rel
 - **cpu**: resident memory (RSS) of the whole process, read with psutil: the baseline before
   loading, the peak while the model was loaded, and the growth of the peak over the baseline. The
   peak is the kernel's high-water mark (``getrusage``) when that rose during the window, which makes
-  it exact; otherwise the maximum of samples taken every 10 ms and after every call.
+  it exact; otherwise the maximum of samples taken every 10 ms and after every call. The 10 ms
+  sampler stops once the high-water mark has risen (usually as the model loads): from then on the
+  mark is the figure, and the sampler would only wake beside the engine's threads.
 - **cuda**, torch engines: torch's peak allocated bytes since loading (not the cached pool, not
   the CUDA context).
 - **cuda**, CTranslate2 engines: torch cannot see CTranslate2's allocator, so the figure is this
@@ -83,6 +85,16 @@ class MemoryWatch:
             while not self._stop.wait(self.interval):
                 self.sample()
                 handle.tick()
+                if self.kernel_peak_rose():
+                    return  # figures() now reads the kernel's mark, the exact peak
+
+    def kernel_peak_rose(self) -> bool:
+        """Whether the process's high-water mark rose since :meth:`start` (CPU only): it is then
+        this window's exact peak, and sampling adds nothing."""
+        if self._rusage_start is None:
+            return False
+        now = _max_rss()
+        return now is not None and now > self._rusage_start
 
     def sample(self) -> None:
         """Take one reading now (the session calls this after every transcription)."""

@@ -21,7 +21,7 @@ import pytest
 from asrbench.config import options
 from asrbench.core.errors import ConfigError, EngineUnavailable
 from asrbench.engines.registry import engine_packages
-from asrbench.plugin import markers
+from asrbench.plugin import heap, markers
 
 if TYPE_CHECKING:
     from asrbench.bench.models import LoadedModel
@@ -64,6 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     markers.register(config)
+    heap.register(config)  # the garbage collector after collection (see asrbench.plugin.heap)
     if hasattr(config, "workerinput") or config.getoption("dist", "no") != "no":
         from asrbench.plugin import xdist
 
@@ -264,9 +265,8 @@ def asr_baseline(_asr_case: Case, asr_session: BenchSession,
 
 
 @pytest.fixture
-def asr_benchmark(
-    benchmark: Any, asr_session: BenchSession
-) -> Callable[[LoadedModel, Utterance], UtteranceResult]:
+def asr_benchmark(benchmark: Any,
+                  asr_session: BenchSession) -> Callable[[LoadedModel, Utterance], UtteranceResult]:
     """``asr_benchmark(asr_model, utterance)``: one timed, scored transcription via pytest-benchmark."""
     from asrbench.bench import runner
 
@@ -339,7 +339,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None]:
         bench_session = bench(config)
         # release first: it freezes the last model's memory figures, so the report and the saved
         # benchmark (written later, by pytest-benchmark) state the same numbers
-        bench_session.release()
+        bench_session.release(end_of_run=True)
         # the xdist controller's results are its workers', combined (then read by _report)
         config.stash[SUMMARIES] = summaries = (
             config.stash[RESULTS].results(bench_session, complete=config.stash[COMPLETE])[0]

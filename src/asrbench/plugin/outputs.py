@@ -32,22 +32,24 @@ def wanted(settings: Settings) -> bool:
 
 def write_outputs(settings: Settings, data: Mapping[str, Any]) -> list[str]:
     """Write every asked-for file from ``data`` (a built report); lines saying what was written."""
-    from asrbench.core.files import write_atomic
     from asrbench.reporting import report
-    from asrbench.reporting.html import write_html
-    from asrbench.reporting.html_media import find_audio
-    from asrbench.reporting.markdown import render_markdown
 
     done = "" if data.get("complete", False) else " (incomplete)"
     lines = []
     if settings.report is not None:
         report.write_json_atomic(settings.report, dict(data))
         lines.append(f"report written to {settings.report}{done}")
-    if settings.html is not None:
+    if settings.html is not None:  # each writer imported only when its file is asked for
+        from asrbench.reporting.html import write_html
+        from asrbench.reporting.html_media import find_audio
+
         audio = find_audio(data, allow_outside_paths=settings.allow_outside_paths)
         write_html(data, settings.html, audio=audio)
         lines.append(f"HTML report written to {settings.html}{done}")
     if settings.markdown is not None:
+        from asrbench.core.files import write_atomic
+        from asrbench.reporting.markdown import render_markdown
+
         path = Path(settings.markdown)
         before = path.read_text(encoding="utf-8") if path.is_file() else ""
         separator = "\n" if before and not before.endswith("\n") else ""
