@@ -45,6 +45,50 @@ for _name, _sub in (("ASRBENCH_CACHE_DIR", "asrbench"), ("HF_HOME", "huggingface
 os.environ["HF_HUB_OFFLINE"] = "1"  # no test may reach the network
 
 
+def _read_installed_packages_once() -> None:
+    """Every pytest run reads every installed package's entry points (plugin autoload) and its
+    plugins' file lists (assertion rewriting): some 0.1 s per run here, paid again by each of the
+    suite's in-process pytester runs. Nothing is installed while the suite runs, so they share one
+    reading: ``importlib.metadata.distributions()`` answers from the packages found at start-up,
+    each with its files read once."""
+    import functools
+    import importlib.metadata as metadata
+
+    class ReadOnce(metadata.Distribution):
+        def __init__(self, dist: metadata.Distribution) -> None:
+            self._dist = dist
+
+        @functools.cache  # noqa: B019 - the distributions live as long as the process
+        def read_text(self, filename: str) -> str | None:
+            return self._dist.read_text(filename)
+
+        def locate_file(self, path: Any) -> Any:
+            return self._dist.locate_file(path)
+
+        @functools.cached_property
+        def entry_points(self) -> metadata.EntryPoints:  # type: ignore[override]
+            return super().entry_points
+
+        @functools.cached_property
+        def files(self) -> list[metadata.PackagePath] | None:  # type: ignore[override]
+            return super().files
+
+        @functools.cached_property
+        def metadata(self) -> Any:  # type: ignore[override]
+            return super().metadata
+
+    found = [ReadOnce(dist) for dist in metadata.distributions()]
+    everything = metadata.distributions
+
+    def distributions(**kwargs: Any) -> Any:
+        return everything(**kwargs) if kwargs else iter(found)
+
+    metadata.distributions = distributions  # type: ignore[assignment]
+
+
+_read_installed_packages_once()
+
+
 def _import_asrbench() -> None:
     """Every asrbench module, now (see above); none imports an engine's package at module level."""
     import importlib

@@ -48,8 +48,8 @@ def stream(engine, audio, chunk_ms=100, policy=None):
 
 
 @pytest.fixture(scope="module")
-def fw():
-    return _load("faster_whisper")
+def fw(cpu_model):
+    return cpu_model("faster_whisper")  # the session's one load (tests/engines/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +57,11 @@ def sphinx():
     return _load("pocketsphinx")
 
 
-def test_faster_whisper_streams_to_its_offline_text(fw, smoke):
+def test_faster_whisper_streams_to_its_offline_text(fw, smoke, cpu_transcripts):
     clip = _by_id(smoke, "austen-0930")  # 3.3 s: three decodes and the final one
     session, updates, final = stream(fw, clip.audio)
-    assert NORM.apply(final.partial) == NORM.apply(fw.transcribe(clip.audio))
+    offline = cpu_transcripts("faster_whisper")[clip.id]  # made once, by the same loaded engine
+    assert NORM.apply(final.partial) == NORM.apply(offline)
     assert updates[-1].committed  # LocalAgreement-2 committed words before the end
     described = session.describe()
     assert described["compute_clock"] == "process_cpu"  # CTranslate2's worker threads, in-process
@@ -75,8 +76,8 @@ def test_faster_whisper_word_timings_follow_its_text(fw, smoke):
     assert words[-1].end <= clip.duration + 0.05
 
 
-def test_openai_whisper_streams(smoke):
-    engine = _load("whisper")
+def test_openai_whisper_streams(smoke, cpu_model):
+    engine = cpu_model("whisper")
     clip = _by_id(smoke, "austen-0880")  # 3 s: one decode at 1.5 s and the final one
     session, _, final = stream(engine, clip.audio, chunk_ms=1500, policy=StreamPolicy(min_chunk_s=1.5))
     assert session.decodes == 2
