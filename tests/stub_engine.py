@@ -21,6 +21,10 @@ from asrbench.engines.spec import ModelSpec
 from asrbench.hardware.devices import Device
 
 
+class _Version(str):
+    """A version string of its own type, as torch's ``torch.__version__`` is."""
+
+
 class StubEngine(Engine):
     name = "stub"
     devices = frozenset({"cpu", "cuda", "mps"})
@@ -85,4 +89,6 @@ class StubEngine(Engine):
         return [self.answers.get(str(len(a)), self.answers.get("default", "")) for a in audio]
 
     def info(self) -> dict[str, object]:
-        return {"precision": "float32", "engine_version": "stub"}
+        # a str subclass, as torch's TorchVersion is: it must reach reports (and, under
+        # pytest-xdist, cross from a worker to the controller) as the plain string
+        return {"precision": "float32", "engine_version": _Version("stub")}

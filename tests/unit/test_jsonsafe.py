@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from asrbench.core.jsonsafe import clean_json, finite_or_none
 
 
@@ -22,3 +24,27 @@ def test_nested_values_are_cleaned_and_then_valid_json():
                        "name": "x", 1: [None]}
     json.dumps(cleaned, allow_nan=False)  # raises on any NaN left
     assert data["ci"] == (0.1, math.inf)  # the input is not changed
+
+
+def test_builtin_types_leave_no_subclass_for_execnet_to_refuse():
+    import execnet
+    import numpy as np
+
+    from asrbench.core.jsonsafe import builtin_types
+
+    class Version(str):
+        pass
+
+    data = {"v": Version("2.11.0"), "n": np.float32(0.5), "i": np.int64(3), "t": (1, Version("a")),
+            2: [True, None, float("nan")]}
+    plain = builtin_types(data)
+    assert plain["v"] == "2.11.0"
+    assert type(plain["v"]) is str
+    assert type(plain["n"]) is float
+    assert type(plain["i"]) is int
+    assert plain["t"] == [1, "a"]
+    assert type(plain["t"][1]) is str
+    assert plain["2"][:2] == [True, None]
+    with pytest.raises(execnet.DataFormatError):
+        execnet.dumps(data)
+    execnet.loads(execnet.dumps(plain))  # what a worker sends, the controller reads

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["clean_json", "finite_or_none"]
+__all__ = ["builtin_types", "clean_json", "finite_or_none"]
 
 
 def finite_or_none(value: Any) -> Any:
@@ -29,3 +29,28 @@ def clean_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [clean_json(v) for v in value]
     return finite_or_none(value)
+
+
+def builtin_types(value: Any) -> Any:
+    """``value`` rebuilt of built-in types only: a ``str``, ``int`` or ``float`` subclass (torch's
+    ``TorchVersion``, numpy's scalars) becomes the plain type, a tuple a list, dict keys strings.
+
+    What crosses a process boundary that serialises by exact type (pytest-xdist's execnet) must be
+    this; JSON would write the same text either way.
+    """
+    if isinstance(value, dict):
+        return {str(k): builtin_types(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [builtin_types(v) for v in value]
+    if value is None or type(value) in (bool, str, int, float):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return builtin_types(item())
+    return value

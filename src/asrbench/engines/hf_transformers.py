@@ -187,7 +187,7 @@ class TransformersEngine(Engine):
 
         return {
             **super().info(),
-            "torch_version": torch.__version__,
+            "torch_version": str(torch.__version__),
             "family": self.family.name,
             "family_kind": self.family.kind,
             "architecture": self.architecture,

@@ -226,7 +226,7 @@ class LfmAudioEngine(Engine):
     def info(self) -> dict[str, Any]:
         import torch
 
-        return {**super().info(), "torch_version": torch.__version__, "precision": self.dtype,
+        return {**super().info(), "torch_version": str(torch.__version__), "precision": self.dtype,
                 "model_path": self.source, "max_new_tokens": self.max_new_tokens or "by length",
                 "chunk_seconds": self.chunk_seconds or "none (whole clip)",
                 "attn_implementation": self.attention}

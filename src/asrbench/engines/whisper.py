@@ -149,7 +149,7 @@ class WhisperEngine(Engine):
 
         return {
             **super().info(),
-            "torch_version": torch.__version__,
+            "torch_version": str(torch.__version__),
             "precision": "float16" if self.fp16 else "float32",
             "model_path": self.source,
             "decoding": dict(self.decode),

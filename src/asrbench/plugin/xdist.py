@@ -119,6 +119,7 @@ class Worker:
             return None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from asrbench.core.jsonsafe import builtin_types
         from asrbench.plugin import COMPLETE, bench, in_use, outputs
 
         output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
@@ -126,7 +127,9 @@ class Worker:
         if in_use(self.config):
             data = outputs.report_data(self.config, bench(self.config),
                                        complete=self.config.stash.get(COMPLETE, False))
-            output[OUTPUT] = {**data, "worker": self.pinning["worker"]}
+            # built-in types only: execnet refuses a str subclass (torch's version) and the
+            # worker would crash at its very end, its measured results lost
+            output[OUTPUT] = builtin_types({**data, "worker": self.pinning["worker"]})
 
 
 class Controller:
