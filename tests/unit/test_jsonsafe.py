@@ -48,3 +48,19 @@ def test_builtin_types_leave_no_subclass_for_execnet_to_refuse():
     with pytest.raises(execnet.DataFormatError):
         execnet.dumps(data)
     execnet.loads(execnet.dumps(plain))  # what a worker sends, the controller reads
+
+
+def test_builtin_types_write_what_json_would():
+    """What a worker sends reads as the JSON report would: a ``str``-mixin enum is its value (its
+    ``str()`` is its name), keys are JSON's (``true``, ``null``, not Python's spelling)."""
+    import enum
+
+    from asrbench.core.jsonsafe import builtin_types
+
+    class Clock(str, enum.Enum):  # noqa: UP042 - the mixin whose str() is its name
+        WALL = "wall"
+
+    data = {"clock": Clock.WALL, Clock.WALL: 1, True: 2, None: 3, 1.5: 4, 7: [Clock.WALL]}
+    plain = builtin_types(data)
+    assert plain == json.loads(json.dumps(data))
+    assert type(plain["clock"]) is str

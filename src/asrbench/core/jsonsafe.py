@@ -6,6 +6,7 @@ Every report, benchmark file and hook result goes through :func:`clean_json` bef
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -33,19 +34,20 @@ def clean_json(value: Any) -> Any:
 
 def builtin_types(value: Any) -> Any:
     """``value`` rebuilt of built-in types only: a ``str``, ``int`` or ``float`` subclass (torch's
-    ``TorchVersion``, numpy's scalars) becomes the plain type, a tuple a list, dict keys strings.
+    ``TorchVersion``, numpy's scalars) becomes the plain type (a ``str``-mixin enum its value, as
+    JSON writes it), a tuple a list, dict keys strings (``true``, ``null``: JSON's spelling).
 
     What crosses a process boundary that serialises by exact type (pytest-xdist's execnet) must be
     this; JSON would write the same text either way.
     """
     if isinstance(value, dict):
-        return {str(k): builtin_types(v) for k, v in value.items()}
+        return {_key(k): builtin_types(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [builtin_types(v) for v in value]
     if value is None or type(value) in (bool, str, int, float):
         return value
     if isinstance(value, str):
-        return str(value)
+        return str.__str__(value)  # str() of a (str, Enum) member is its name
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
@@ -54,3 +56,13 @@ def builtin_types(value: Any) -> Any:
     if callable(item):
         return builtin_types(item())
     return value
+
+
+def _key(key: Any) -> str:
+    if type(key) is str:
+        return key
+    if isinstance(key, str):
+        return str.__str__(key)
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)  # as JSON writes a key: true, null, 3, 1.5
+    return str(key)
