@@ -17,7 +17,7 @@ ARGS = ["--asr-model", "faster_whisper:tiny.en,compute_type=int8", "--asr-datase
 
 
 @pytest.mark.slow  # four runs of the smoke set on the real weights
-def test_repeat_runs_compare_as_not_significant_and_shards_merge_exactly(pytester, capsys):
+def test_shards_merge_exactly_into_the_whole_run_and_compare_as_not_significant(pytester, capsys):
     """The whole smoke set in one run, then again as three shards merged: the merge is exactly the
     whole run's utterances and errors, and saved beside it, ``compare`` finds no difference."""
     pytester.makepyfile(test_suite=SUITE.read_text())
