@@ -62,19 +62,29 @@ def parakeet_ctc(folder: Path) -> None:
     p.ParakeetForCTC(config).save_pretrained(folder)
 
 
-def parakeet_rnnt(folder: Path) -> None:
+def _transducer(folder: Path, decoder_type: str) -> tuple[int, dict[str, object]]:
+    """A Parakeet transducer's tokenizer and processor, saved; its blank id and the config
+    arguments the RNN-T and TDT heads share (blank as the start, end and pad of decoding)."""
     from transformers.models import parakeet as p
 
     tokenizer = p.ParakeetTokenizer(tokenizer_object=_word_level(["<unk>"]), unk_token="<unk>")
     tokenizer.add_special_tokens({"pad_token": "<pad>"})
     p.ParakeetProcessor(feature_extractor=p.ParakeetFeatureExtractor(feature_size=80),
-                        tokenizer=tokenizer, decoder_type="rnnt").save_pretrained(folder)
+                        tokenizer=tokenizer, decoder_type=decoder_type).save_pretrained(folder)
     blank = len(tokenizer)
+    return blank, {
+        "vocab_size": blank + 1, "blank_token_id": blank, "pad_token_id": tokenizer.pad_token_id,
+        "decoder_start_token_id": blank, "bos_token_id": blank, "eos_token_id": blank,
+        "encoder_config": {**_conformer(), "subsampling_conv_channels": 8},
+        "decoder_hidden_size": 32, "num_decoder_layers": 1}
+
+
+def parakeet_rnnt(folder: Path) -> None:
+    from transformers.models import parakeet as p
+
+    _, shared = _transducer(folder, "rnnt")
     config = p.ParakeetRNNTConfig(
-        vocab_size=blank + 1, blank_token_id=blank, pad_token_id=tokenizer.pad_token_id,
-        decoder_start_token_id=blank, bos_token_id=blank, eos_token_id=blank,
-        encoder_config={**_conformer(), "subsampling_conv_channels": 8},
-        decoder_hidden_size=32, num_decoder_layers=1, architectures=["ParakeetForRNNT"],
+        **shared, architectures=["ParakeetForRNNT"],
         max_symbols_per_step=1)  # random weights rarely emit blank: one symbol a frame keeps it short
     p.ParakeetForRNNT(config).save_pretrained(folder)
 
@@ -83,17 +93,8 @@ def parakeet_tdt(folder: Path) -> None:
     import torch
     from transformers.models import parakeet as p
 
-    tokenizer = p.ParakeetTokenizer(tokenizer_object=_word_level(["<unk>"]), unk_token="<unk>")
-    tokenizer.add_special_tokens({"pad_token": "<pad>"})
-    p.ParakeetProcessor(feature_extractor=p.ParakeetFeatureExtractor(feature_size=80),
-                        tokenizer=tokenizer, decoder_type="tdt").save_pretrained(folder)
-    blank = len(tokenizer)
-    config = p.ParakeetTDTConfig(
-        vocab_size=blank + 1, blank_token_id=blank, pad_token_id=tokenizer.pad_token_id,
-        decoder_start_token_id=blank, bos_token_id=blank, eos_token_id=blank,
-        encoder_config={**_conformer(), "subsampling_conv_channels": 8},
-        decoder_hidden_size=32, num_decoder_layers=1, architectures=["ParakeetForTDT"])
-    model = p.ParakeetForTDT(config)
+    blank, shared = _transducer(folder, "tdt")
+    model = p.ParakeetForTDT(p.ParakeetTDTConfig(**shared, architectures=["ParakeetForTDT"]))
     # random duration logits can top every token logit, and transformers 5.23's greedy loop takes
     # the argmax over both (a trained joint keeps tokens on top): push the durations down
     with torch.no_grad():

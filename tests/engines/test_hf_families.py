@@ -26,6 +26,7 @@ from asrbench.engines.hf_families import FAMILIES, UNSUPPORTED
 from asrbench.engines.streaming import StreamUpdate
 from asrbench.hardware.devices import Device
 from asrbench.reporting.schema import validate
+from stream_check import stream  # type: ignore[import-not-found]
 
 CPU = Device("cpu")
 SUITE = Path(__file__).parents[1] / "benchmarks" / "test_transcribe.py"
@@ -194,28 +195,12 @@ def test_benchmark_suite_report_names_the_family(pytester, tiny, family):
         family, ARCHITECTURES[family])
 
 
-def _stream(engine, audio, chunk_ms):
-    """Feed ``audio`` in chunks; every update's committed words a prefix of its partial and of
-    every later committed text; the updates and the final one."""
-    session = engine.start_stream()
-    step = 16 * chunk_ms
-    updates = [session.accept(audio[i:i + step]) for i in range(0, len(audio), step)]
-    final = session.finish()
-    committed: list[str] = []
-    for update in [*updates, final]:
-        words = update.committed.split()
-        assert words[:len(committed)] == committed, f"committed text changed: {update}"
-        assert update.partial.split()[:len(words)] == words, f"not a prefix: {update}"
-        committed = words
-    return session, updates, final
-
-
 def test_moonshine_streaming_streams_through_local_agreement_and_says_why(tiny, smoke):
     folder = tiny("moonshine-streaming")
     engine = engine_class("transformers").load(parse_model_spec(f"transformers:{folder}"), CPU)
     assert engine.native_streaming is False
     clip = min(smoke, key=lambda u: len(u.audio)).audio
-    session, updates, final = _stream(engine, clip, chunk_ms=250)
+    session, updates, final = stream(engine, clip, chunk_ms=250)
     assert final.partial == final.committed  # finish commits everything
     assert final.partial == engine.transcribe(clip)  # the last decode reads the whole utterance
     # between decodes (min_chunk_s = 1 s of new audio) the session does no work: same update
@@ -268,9 +253,9 @@ def test_kyutai_streams_natively_token_for_token_as_generate(tiny, smoke):
     torch.set_num_threads(1)
     try:
         offline = engine.runner.ids(clip)
-        session, updates, final = _stream(engine, clip, chunk_ms=100)
+        session, updates, final = stream(engine, clip, chunk_ms=100)
         # the whole clip, in chunks that split frames otherwise: still generate's tokens
-        whole = _stream(engine, full, chunk_ms=330)[0]
+        whole = stream(engine, full, chunk_ms=330)[0]
         assert whole.tokens == engine.runner.ids(full)
     finally:
         torch.set_num_threads(threads)

@@ -12,10 +12,11 @@ import pytest
 from asrbench.cli import main
 from asrbench.core.errors import EngineError
 from asrbench.data.datasets import load_dataset
-from asrbench.engines import StreamPolicy, StreamSession, engine_class, parse_model_spec
+from asrbench.engines import StreamPolicy, engine_class, parse_model_spec
 from asrbench.engines.aligner import align_words, cached_align_words
 from asrbench.hardware.devices import Device
 from asrbench.scoring.metrics import get_normaliser, score, total
+from stream_check import stream  # type: ignore[import-not-found]
 
 CPU = Device("cpu")
 NORM = get_normaliser("whisper-english")
@@ -28,23 +29,6 @@ def _load(text: str):
 
 def _by_id(smoke, uid):
     return next(u for u in smoke if u.id == uid)
-
-
-def stream(engine, audio, chunk_ms=100, policy=None):
-    """Feed ``audio`` in chunks; check the contract on every update; the updates and the final."""
-    session = engine.start_stream(policy)
-    assert isinstance(session, StreamSession)
-    step = 16 * chunk_ms
-    updates = [session.accept(audio[i:i + step]) for i in range(0, len(audio), step)]
-    final = session.finish()
-    committed: list[str] = []
-    for update in [*updates, final]:
-        words = update.committed.split()
-        assert words[:len(committed)] == committed, f"committed text changed: {update}"
-        assert update.partial.split()[:len(words)] == words
-        committed = words
-    assert final.partial == final.committed
-    return session, updates, final
 
 
 @pytest.fixture(scope="module")
