@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 LETTERS = list("abcdefghijklmnopqrstuvwxyz'")
 
@@ -117,7 +118,9 @@ def lasr_ctc(folder: Path) -> None:
     lasr.LasrForCTC(config).save_pretrained(folder)
 
 
-def moonshine(folder: Path) -> None:
+def _moonshine_inputs() -> tuple[Any, Any]:
+    """Moonshine's tokenizer (ids 0-2: unknown, start, end) and its raw-waveform feature extractor,
+    the same for the offline and the streaming model."""
     import transformers as t
 
     tokenizer = t.PreTrainedTokenizerFast(
@@ -125,6 +128,13 @@ def moonshine(folder: Path) -> None:
         bos_token="<s>", eos_token="</s>", pad_token="</s>")
     features = t.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
                                           do_normalize=False, return_attention_mask=True)
+    return tokenizer, features
+
+
+def moonshine(folder: Path) -> None:
+    import transformers as t
+
+    tokenizer, features = _moonshine_inputs()
     t.Wav2Vec2Processor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(folder)
     config = t.MoonshineConfig(
         vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
@@ -140,11 +150,7 @@ def moonshine(folder: Path) -> None:
 def moonshine_streaming(folder: Path) -> None:
     import transformers as t
 
-    tokenizer = t.PreTrainedTokenizerFast(
-        tokenizer_object=_word_level(["<unk>", "<s>", "</s>"]), unk_token="<unk>",
-        bos_token="<s>", eos_token="</s>", pad_token="</s>")
-    features = t.Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0,
-                                          do_normalize=False, return_attention_mask=True)
+    tokenizer, features = _moonshine_inputs()
     t.MoonshineStreamingProcessor(feature_extractor=features, tokenizer=tokenizer).save_pretrained(
         folder)
     # one look-ahead layer and one causal one, as the real encoder's sliding windows mix them;
